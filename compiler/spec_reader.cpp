@@ -86,6 +86,11 @@ class Reader {
               }
             }
           }
+        } else if (v.is_table()) {
+          // [domains.example.com] is TOML for nested tables "example" > "com".
+          diagnostics_.error(pos_of(key.source()), "TOML reads [domains." + std::string(key.str()) + "." + std::string(k.str()) +
+                                                       "] as nested tables; quote the domain: [domains.\"" +
+                                                       std::string(key.str()) + "." + std::string(k.str()) + "\"]");
         } else {
           unknown_key(k, {"catch_all", "subaddress_separator", "addresses"});
         }
