@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "compiler/compile.h"
-#include "compiler/table_builder.h"
+#include "compiler/atomic_file.h"
 
 namespace emailroute::cli {
 

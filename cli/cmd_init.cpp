@@ -1,16 +1,12 @@
 // emailroute init DOMAIN --forward-to ADDR: write a commented starter spec and
 // a fresh SRS secret beside it.
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "compiler/atomic_file.h"
 #include "compiler/compile.h"
 #include "runtime/address.h"
 
@@ -46,29 +42,14 @@ std::string starter_config(const Options& o) {
          "# \"old-*\" = { action = \"reject\", message = \"This address is retired\" }\n";
 }
 
-// A 256-bit secret as 64 hex characters, written only if `path` is new (or --force).
-Status write_secret(const std::string& path, bool force) {
+// A 256-bit secret as 64 hex characters.
+Result<std::string> new_secret() {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) return Status::io_error("cannot get random bytes for the SRS secret");
   static const char kHex[] = "0123456789abcdef";
   std::string text;
   for (unsigned char b : raw) text += {kHex[b >> 4], kHex[b & 15]};
-  text += "\n";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
-  if (fd < 0) return Status::io_error("cannot create " + path + ": " + std::strerror(errno));
-  bool ok = fchmod(fd, 0600) == 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok) return Status::io_error("cannot write " + path + ": " + std::strerror(errno));
-  return Status();
-}
-
-Status write_config(const std::string& path, const std::string& text, bool force) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-  if (fd < 0) return Status::io_error("cannot create " + path + ": " + std::strerror(errno));
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok) return Status::io_error("cannot write " + path + ": " + std::strerror(errno));
-  return Status();
+  return text + "\n";
 }
 
 int run_init(const Options& o) {
@@ -99,12 +80,15 @@ int run_init(const Options& o) {
       return kExitUsage;
     }
   }
-  if (Status s = write_secret(secret.string(), o.force); !s.ok()) {
-    std::cerr << "emailroute: " << s.message() << "\n";
-    return kExitUsage;
+  // Both files are replaced atomically; a config that cannot be written takes its new secret with it.
+  auto secret_text = new_secret();
+  Status written = secret_text.ok() ? write_file_atomically(secret.string(), *secret_text, 0600) : secret_text.status();
+  if (written.ok()) {
+    written = write_file_atomically(config.string(), text, 0644);
+    if (!written.ok()) fs::remove(secret, ec);
   }
-  if (Status s = write_config(config.string(), text, o.force); !s.ok()) {
-    std::cerr << "emailroute: " << s.message() << "\n";
+  if (!written.ok()) {
+    std::cerr << "emailroute: " << written.message() << "\n";
     return kExitUsage;
   }
   std::cout << "wrote " << config.string() << " and " << secret.string() << " (mode 0600, keep it secret)\n\n"

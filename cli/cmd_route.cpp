@@ -95,8 +95,10 @@ void add_route_command(CLI::App& app, Runner& run) {
       }
       auto table = load_table(opts->config, opts->table);
       if (!table.ok()) {
-        std::cerr << (table.status().code() == Status::Code::kInvalid ? "" : "emailroute: ") << table.status().message() << "\n";
-        return int{kExitUsage};
+        // An invalid config or a corrupt table is bad input (1); an unreadable file is 2.
+        Status::Code code = table.status().code();
+        std::cerr << (code == Status::Code::kInvalid ? "" : "emailroute: ") << table.status().message() << "\n";
+        return int{code == Status::Code::kIoError ? kExitUsage : kExitInvalid};
       }
       Answer a = explain(*table, *box);
       if (opts->format == "json") print_json(opts->address, a);

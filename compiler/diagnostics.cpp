@@ -18,6 +18,29 @@ std::string_view line_of(std::string_view source, std::uint32_t line) {
   return text;
 }
 
+// The source line as shown: control characters (but tabs) become '?', so a
+// config file cannot send escape sequences to the terminal.
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) c = '?';
+  }
+  return out;
+}
+
+// One space per character before the column (tabs kept, so the caret lines
+// up however the terminal sets them); columns count UTF-8 code points.
+std::string caret_padding(std::string_view text, std::uint32_t column) {
+  std::string out;
+  std::uint32_t seen = 1;
+  for (std::size_t i = 0; i < text.size() && seen < column; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    out += text[i] == '\t' ? '\t' : ' ';
+    ++seen;
+  }
+  return out;
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -55,11 +78,8 @@ std::string Diagnostics::render(std::string_view file, std::string_view source) 
     std::string_view text = line_of(source, d.pos.line);
     if (d.pos.line == 0 || (text.empty() && d.pos.column > 1)) continue;
     std::string number = std::to_string(d.pos.line);
-    out += " " + number + " | " + std::string(text) + "\n";
-    out += " " + std::string(number.size(), ' ') + " | ";
-    // Keep tabs under tabs so the caret lines up however the terminal sets them.
-    for (std::uint32_t i = 1; i < d.pos.column && i - 1 < text.size(); ++i) out += text[i - 1] == '\t' ? '\t' : ' ';
-    out += "^\n";
+    out += " " + number + " | " + printable(text) + "\n";
+    out += " " + std::string(number.size(), ' ') + " | " + caret_padding(text, d.pos.column) + "^\n";
   }
   return out;
 }

@@ -101,7 +101,7 @@ class Resolver {
       fail(into, pos, "forwarding loop: " + cycle + loop->name);
       return;
     }
-    if (stack_.size() >= kMaxForwardingHops) {
+    if (stack_.size() > kMaxForwardingHops) {
       fail(into, pos, "forwarding chain through \"" + destination + "\" is longer than 32 hops");
       return;
     }

@@ -12,7 +12,7 @@ namespace emailroute {
 
 struct SourcePos {
   std::uint32_t line = 0;    // 1-based; 0 when unknown
-  std::uint32_t column = 0;  // 1-based, in bytes
+  std::uint32_t column = 0;  // 1-based, in characters (UTF-8 code points), as toml++ counts
 };
 
 template <class T>

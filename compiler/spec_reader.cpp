@@ -115,6 +115,13 @@ class Reader {
                                     "like { action = \"drop\" }");
       return std::nullopt;
     }
+    if (!t->contains("action") && !t->contains("to") && !t->contains("message")) {
+      // first.last = "..." is TOML for the nested key "first" > "last".
+      diagnostics_.error(pos_of(key.source()), "TOML reads " + std::string(key.str()) +
+                                                   ".… as nested keys; quote an address that has a dot: \"" +
+                                                   std::string(key.str()) + ".…\" = ...");
+      return std::nullopt;
+    }
     std::optional<Located<std::string>> action;
     bool has_to = false;
     for (auto&& [k, v] : *t) {

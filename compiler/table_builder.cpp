@@ -1,13 +1,6 @@
 #include "compiler/table_builder.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <unordered_map>
 
 #include "compiler/trie_builder.h"
@@ -132,44 +125,5 @@ class Builder {
 }  // namespace
 
 Result<std::string> build_table(const RoutingModel& model) { return Builder().build(model); }
-
-Status write_file_atomically(const std::string& path, const std::string& bytes) {
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  int fd = mkstemp(temp.data());
-  if (fd < 0) return Status::io_error("cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    Status s = Status::io_error(std::string(what) + " " + temp + ": " + std::strerror(errno));
-    close(fd);
-    unlink(temp.c_str());
-    return s;
-  };
-  for (std::size_t done = 0; done < bytes.size();) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("cannot write");
-    done += static_cast<std::size_t>(n);
-  }
-  if (fchmod(fd, 0644) != 0) return fail("cannot chmod");
-  if (fsync(fd) != 0) return fail("cannot fsync");
-  if (close(fd) != 0) {
-    fd = -1;
-    unlink(temp.c_str());
-    return Status::io_error("cannot close " + temp + ": " + std::strerror(errno));
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    Status s = Status::io_error("cannot rename " + temp + " to " + path + ": " + std::strerror(errno));
-    unlink(temp.c_str());
-    return s;
-  }
-  // The rename is durable only once the folder itself is on disk.
-  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
-  }
-  return Status();
-}
 
 }  // namespace emailroute

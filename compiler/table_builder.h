@@ -17,8 +17,4 @@ namespace emailroute {
 /// format's 32-bit offsets.
 Result<std::string> build_table(const RoutingModel& model);
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// fsync, rename, fsync of the folder. On failure `path` is left as it was.
-Status write_file_atomically(const std::string& path, const std::string& bytes);
-
 }  // namespace emailroute

@@ -248,13 +248,16 @@ class Validator {
     if (r.destinations.size() > kMaxDestinations) error(r.pos, quote(what) + " forwards to more than 100 addresses");
     for (const auto& d : r.destinations) {
       if (!destination_is_valid(d)) continue;
+      // "\"ab\"@x" is ab@x: keep the plain form, the one the relay sends.
+      auto box = parse_mailbox(d.value);
+      std::string address = box->local + "@" + box->domain;
       bool repeated = std::any_of(m.destinations.begin(), m.destinations.end(),
-                                  [&](const std::string& e) { return folded(e) == folded(d.value); });
+                                  [&](const std::string& e) { return folded(e) == folded(address); });
       if (repeated) {
         error(d.pos, "destination " + quote(d.value) + " is listed twice");
         continue;
       }
-      m.destinations.push_back(d.value);
+      m.destinations.push_back(address);
       m.destination_pos.push_back(d.pos);
     }
     return m;

@@ -12,8 +12,9 @@ bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 // RFC 5322 atext, plus every byte of a UTF-8 sequence (RFC 6531); the
 // sequences themselves are checked by is_valid_utf8.
+// strchr finds the terminating NUL too, so NUL is excluded before asking it.
 bool is_atext(unsigned char c) {
-  return is_alpha(c) || is_digit(c) || c >= 0x80 || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
+  return is_alpha(c) || is_digit(c) || c >= 0x80 || (c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
 }
 
 // RFC 5321 qtextSMTP (printable ASCII but `"` and `\`) and UTF-8.
