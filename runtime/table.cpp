@@ -255,6 +255,12 @@ Status Table::validate_settings(const std::vector<bool>& strings) const {
       !check_domain(string_at(static_cast<std::uint32_t>(field(4)))).ok()) {
     return corrupt("invalid hostname or srs_domain");
   }
+  // Values the relay would misbehave with are refused here too, not only by the compiler.
+  auto u16 = [&](std::size_t at) { return tf::get_fixed(settings.data() + at, 2); };
+  if (field(36) == 0 || tf::get_fixed(settings.data() + 40, 8) == 0 || u16(48) == 0) {
+    return corrupt("max_recipients, max_message_size or upstream_port is zero");
+  }
+  if ((u16(50) & ~tf::kAllowPrivateDestinations) != 0 || field(52) != 0) return corrupt("reserved settings bits set");
   // The listen addresses are `count` consecutive pool entries from `first`.
   auto first = field(28), count = field(32);
   if (count == 0 || count > 64 || !is_string(first)) return corrupt("bad listen list");
