@@ -41,12 +41,16 @@ CompileOutcome compile_source(std::string source, const std::string& path, const
 }
 
 CompileOutcome compile_config(const std::string& path) {
+  // errno is only meaningful right after a failure, so it is cleared first
+  // and a folder is recognised by asking, not by a leftover errno.
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) errno = EISDIR;
+  bool folder = std::filesystem::is_directory(path, ec);
+  if (folder) errno = EISDIR;
   else if (in) text << in.rdbuf();
-  if (!in || in.bad() || errno == EISDIR) {
+  if (!in || in.bad() || folder) {
     CompileOutcome out;
     out.path = path;
     out.io_error = "cannot read " + path + ": " + std::strerror(errno);

@@ -1,5 +1,6 @@
 #include "runtime/table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/address.h"
@@ -275,7 +276,13 @@ Status Table::validate_settings(const std::vector<bool>& strings) const {
 
 Status Table::validate_trie(const std::vector<bool>& routes) {
   auto trie = section(tf::Section::kTrie);
-  std::vector<bool> starts(trie.size(), false);
+  // height[pos]: 0 when no node starts at pos, else 1 + the longest key suffix
+  // the node and its subtree spell. Bounding it by the longest possible key, and
+  // giving every node at most one parent, keeps the trie a tree whose walks
+  // (dump's recursive one included) are linear and shallow.
+  constexpr std::size_t kMaxKey = kMaxDomainLength + 1 + kMaxLocalPartLength;
+  std::vector<std::uint16_t> height(trie.size(), 0);
+  std::vector<bool> has_parent(trie.size(), false);
   tf::Cursor head(trie, 0);
   std::uint64_t root = 0;
   if (!head.read_fixed(root, 4)) return corrupt("trie section too short");
@@ -287,18 +294,23 @@ Status Table::validate_trie(const std::vector<bool>& routes) {
     Node n;
     std::size_t end = 0;
     if (!parse_node(trie, pos, n, &end)) return corrupt("trie node runs past its section");
-    starts[pos] = true;
     if ((n.flags & tf::kNodeExact) && !is_route(n.exact)) return corrupt("trie route reference out of range");
     if ((n.flags & tf::kNodeWildcard) && !is_route(n.wildcard)) return corrupt("trie route reference out of range");
     if ((n.flags & tf::kNodeDomain) && n.domain >= domain_count_) return corrupt("trie domain index out of range");
+    std::size_t below = 0;
     for (std::size_t i = 0; i < n.child_count; ++i) {
       if (i > 0 && n.keys[i] <= n.keys[i - 1]) return corrupt("trie child keys not sorted");
       std::size_t off = n.child_offset(i);
-      if (off == 0 || off > pos || !starts[pos - off]) return corrupt("trie child offset does not point at an earlier node");
+      if (off == 0 || off > pos || height[pos - off] == 0) return corrupt("trie child offset does not point at an earlier node");
+      if (has_parent[pos - off]) return corrupt("trie node with two parents");
+      has_parent[pos - off] = true;
+      below = std::max<std::size_t>(below, height[pos - off]);  // the child's key byte plus its subtree
     }
+    if (n.label.size() + below > kMaxKey) return corrupt("trie deeper than the longest address");
+    height[pos] = static_cast<std::uint16_t>(1 + n.label.size() + below);
     pos = end;
   }
-  if (root >= trie.size() || !starts[root]) return corrupt("trie root does not point at a node");
+  if (root >= trie.size() || height[root] == 0) return corrupt("trie root does not point at a node");
   root_ = static_cast<std::uint32_t>(root);
   return Status();
 }
