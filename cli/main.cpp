@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   add_compile_command(app, run);
   add_route_command(app, run);
   add_dump_command(app, run);
+  add_check_dns_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
