@@ -1,0 +1,108 @@
+// The destination side of SMTP: the relay's client session towards one
+// destination server, as a state machine. The relay queues requests (MAIL,
+// RCPT, the message, RSET, QUIT), feeds in what the server sends and writes
+// out what the session produces; each request's reply comes back through its
+// callback. No syscalls: unit tests drive it with byte strings.
+//
+// Choices:
+// - One command at a time: the sender is waiting for each RCPT answer anyway,
+//   and it keeps the mapping of replies to requests trivial.
+// - EHLO, and HELO when EHLO is refused; MAIL carries BODY=8BITMIME and
+//   SMTPUTF8 only when asked and the server offers them, SIZE when it offers it.
+// - Message lines given before the server's 354 wait in a buffer; the relay
+//   watches pending_output() to stop reading from its sender (backpressure).
+// - Any failure (malformed reply, lost connection, timeout, unexpected
+//   code at greeting) fails every outstanding request with a Reply of code 0,
+//   and the session is dead.
+//
+// SECURITY: the server is not trusted: replies are parsed by parse_reply
+// (bounded), and nothing they hold is written back to the server.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/smtp_reply.h"
+
+namespace emailroute {
+
+class ClientSession {
+ public:
+  using ReplyFn = std::function<void(const Reply&)>;
+  enum class State { kConnecting, kGreeting, kEhlo, kHelo, kReady, kWaiting, kStreaming, kClosed, kFailed };
+
+  struct MailRequest {
+    std::string sender;  // the envelope sender to announce (SRS form), empty for <>
+    std::optional<std::uint64_t> size;
+    bool body_8bit = false;
+    bool smtputf8 = false;
+  };
+
+  explicit ClientSession(std::string helo_name) : helo_name_(std::move(helo_name)) {}
+
+  /// The TCP connection is up: wait for the greeting.
+  void connected();
+  /// Bytes from the server.
+  void feed(std::string_view bytes);
+  /// The connection broke or a deadline passed: every request fails with `why`.
+  void fail(std::string_view why);
+
+  void mail(MailRequest request, ReplyFn done);
+  void rcpt(std::string recipient, ReplyFn done);
+  /// Starts the message; lines follow with send_line, then end_data.
+  void data();
+  /// REQUIRES: after data(). `line` is unstuffed and holds no CR or LF.
+  void send_line(std::string_view line);
+  /// Ends the message; `done` receives the server's final answer, or its
+  /// refusal of DATA, or the failure.
+  void end_data(ReplyFn done);
+  /// Ends the transaction without a message (the server forgets it).
+  void rset();
+  void quit();
+
+  /// What to write to the server; the relay drops what it wrote.
+  std::string& output() { return out_; }
+  /// Octets waiting to go out, including lines held back until the 354.
+  std::size_t pending_output() const { return out_.size() + held_.size(); }
+  State state() const { return state_; }
+  /// True when a new transaction can be queued (EHLO done or pending, no failure).
+  bool usable() const { return state_ != State::kClosed && state_ != State::kFailed; }
+  /// True when the session waits for the server (a deadline applies).
+  bool awaiting_reply() const;
+  bool idle() const { return state_ == State::kReady && queue_.empty(); }
+  bool trace = false;  // log every state change to stderr
+
+ private:
+  enum class Kind { kMail, kRcpt, kData, kEndOfData, kRset, kQuit };
+  struct Request {
+    Kind kind;
+    std::string argument;  // RCPT: the recipient
+    ReplyFn done;
+  };
+
+  void enter(State next);
+  void handle(const Reply& r);
+  void handle_greeting_phase(const Reply& r);
+  void pump();
+  void send(const std::string& command);
+  std::string mail_command() const;
+
+  std::string helo_name_;
+  State state_ = State::kConnecting;
+  std::string in_, out_, held_;
+  std::deque<Request> queue_;
+  std::optional<Request> outstanding_;
+  MailRequest mail_;
+  std::optional<Reply> data_refusal_;  // DATA was refused: the lines are dropped
+  ReplyFn end_done_;
+  bool end_requested_ = false;
+  bool has_size_ = false, has_8bit_ = false, has_smtputf8_ = false;
+};
+
+std::string_view to_string(ClientSession::State state);
+
+}  // namespace emailroute
