@@ -1,10 +1,14 @@
 #include "compiler/compile.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <unordered_set>
 #include <sstream>
 
 #include "compiler/spec_reader.h"
@@ -41,30 +45,48 @@ CompileOutcome compile_source(std::string source, const std::string& path, const
 }
 
 CompileOutcome compile_config(const std::string& path) {
-  // errno is only meaningful right after a failure, so it is cleared first
-  // and a folder is recognised by asking, not by a leftover errno.
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  std::error_code ec;
-  bool folder = std::filesystem::is_directory(path, ec);
-  if (folder) errno = EISDIR;
-  else if (in) text << in.rdbuf();
-  if (!in || in.bad() || folder) {
+  // One read of the whole file (a stringstream copy costs a second buffer and
+  // ~0.5 s on a 43 MB spec).
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  bool ok = fd >= 0 && ::fstat(fd, &st) == 0;
+  if (ok && S_ISDIR(st.st_mode)) errno = EISDIR, ok = false;
+  if (ok) {
+    text.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (ok) {
+      if (got == text.size()) text.resize(text.size() * 2 + 4096);  // grew while reading
+      ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ok = false;
+      else if (n == 0) break;
+      else got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+  }
+  int saved = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
     CompileOutcome out;
     out.path = path;
-    out.io_error = "cannot read " + path + ": " + std::strerror(errno);
+    out.io_error = "cannot read " + path + ": " + std::strerror(saved);
     return out;
   }
   std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
-  return compile_source(text.str(), path, dir.string());
+  return compile_source(std::move(text), path, dir.string());
 }
 
 SpecSummary summarize(const RoutingModel& model) {
   SpecSummary s;
-  std::set<std::string> destinations;
+  std::unordered_set<std::string> destinations;
+  std::string key;
   auto add = [&](const ModelRoute& r) {
-    for (const std::string& d : r.destinations) destinations.insert(folded(d));
+    for (const std::string& d : r.destinations) {
+      key.assign(d);
+      for (char& c : key) c = fold(c);
+      if (destinations.find(key) == destinations.end()) destinations.insert(key);
+    }
   };
   for (const ModelDomain& d : model.domains) {
     s.addresses += d.addresses.size();

@@ -27,9 +27,21 @@ class Resolver {
   Resolver(RoutingModel& model, Diagnostics& diagnostics) : model_(model), diagnostics_(diagnostics) {}
 
   void run() {
+    // Most routes forward only outside this config: expanding them would copy
+    // them unchanged (validation already refused repeats and more than 100
+    // destinations). Only routes with a destination in a routed domain are expanded.
+    auto local = [&](const ModelRoute& r) {
+      if (r.action != RouteAction::kForward) return false;
+      for (const std::string& dest : r.destinations) {
+        std::string_view domain = std::string_view(dest).substr(dest.rfind('@') + 1);
+        if (routed_domain(domain)) return true;
+      }
+      return false;
+    };
     for (ModelDomain& d : model_.domains) {
-      for (ModelAddress& a : d.addresses) expand(a.route, a.local + (a.wildcard ? "*@" : "@") + d.name);
-      if (d.catch_all) expand(*d.catch_all, "catch_all of " + d.name);
+      for (ModelAddress& a : d.addresses)
+        if (local(a.route)) expand(a.route, a.local + (a.wildcard ? "*@" : "@") + d.name);
+      if (d.catch_all && local(*d.catch_all)) expand(*d.catch_all, "catch_all of " + d.name);
     }
     // Results are applied at the end: expansions read the routes as written.
     for (auto& [route, state] : states_) {
@@ -111,6 +123,20 @@ class Resolver {
       return;
     }
     for (const std::string& d : resolved.destinations) append(d, pos, into);
+  }
+
+  // Whether `domain` (any case) is one this config routes; no allocation.
+  bool routed_domain(std::string_view domain) const {
+    auto less = [](std::string_view a, std::string_view b) {
+      for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        auto x = static_cast<unsigned char>(fold(a[i])), y = static_cast<unsigned char>(fold(b[i]));
+        if (x != y) return x < y;
+      }
+      return a.size() < b.size();
+    };
+    auto it = std::lower_bound(model_.domains.begin(), model_.domains.end(), domain,
+                               [&](const ModelDomain& d, std::string_view n) { return less(d.name, n); });
+    return it != model_.domains.end() && !less(domain, it->name);
   }
 
   static void append(const std::string& destination, SourcePos pos, State& into) {

@@ -188,8 +188,12 @@ class Validator {
   }
 
   void addresses(const SpecDomain& d, std::vector<ModelAddress>& out) {
-    std::map<std::pair<std::string, bool>, SourcePos> seen;
-    for (const SpecAddress& a : d.addresses) {
+    std::vector<ModelAddress> valid;
+    std::vector<std::uint32_t> written;  // valid[i] is d.addresses[written[i]]
+    valid.reserve(d.addresses.size());
+    written.reserve(d.addresses.size());
+    for (std::size_t i = 0; i < d.addresses.size(); ++i) {
+      const SpecAddress& a = d.addresses[i];
       const std::string& key = a.key.value;
       ModelAddress m;
       m.pos = a.key.pos;
@@ -198,16 +202,29 @@ class Validator {
       m.local = folded(prefix);
       m.route = route(a.route, key);
       if (!key_is_valid(a.key, prefix, m.wildcard)) continue;
-      if (auto [it, fresh] = seen.emplace(std::pair(m.local, m.wildcard), a.key.pos); !fresh) {
-        error(a.key.pos, "address " + quote(key) + " is already defined at " + at_line(it->second) +
-                             " (addresses compare case-insensitively)");
+      valid.push_back(std::move(m));
+      written.push_back(static_cast<std::uint32_t>(i));
+    }
+    // Sort indices, not the (large) addresses; stable, so the first of equal
+    // keys is the one met first, as a map of seen keys would have said.
+    std::vector<std::uint32_t> order(valid.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+      const ModelAddress &a = valid[x], &b = valid[y];
+      return a.local != b.local ? a.local < b.local : a.wildcard < b.wildcard;
+    });
+    out.reserve(out.size() + valid.size());
+    const ModelAddress* first = nullptr;
+    for (std::uint32_t i : order) {
+      ModelAddress& m = valid[i];
+      if (first != nullptr && first->local == m.local && first->wildcard == m.wildcard) {
+        error(m.pos, "address " + quote(d.addresses[written[i]].key.value) + " is already defined at " + at_line(first->pos) +
+                         " (addresses compare case-insensitively)");
         continue;
       }
       out.push_back(std::move(m));
+      first = &out.back();
     }
-    std::sort(out.begin(), out.end(), [](const ModelAddress& x, const ModelAddress& y) {
-      return x.local != y.local ? x.local < y.local : x.wildcard < y.wildcard;
-    });
   }
 
   bool key_is_valid(const Located<std::string>& key, std::string_view prefix, bool wildcard) {
@@ -246,13 +263,15 @@ class Validator {
     m.action = RouteAction::kForward;
     if (r.destinations.empty()) error(r.pos, quote(what) + " forwards to no address");
     if (r.destinations.size() > kMaxDestinations) error(r.pos, quote(what) + " forwards to more than 100 addresses");
+    m.destinations.reserve(r.destinations.size());
+    m.destination_pos.reserve(r.destinations.size());
     for (const auto& d : r.destinations) {
-      if (!destination_is_valid(d)) continue;
-      // "\"ab\"@x" is ab@x: keep the plain form, the one the relay sends.
       auto box = parse_mailbox(d.value);
+      if (!destination_is_valid(d, box)) continue;
+      // "\"ab\"@x" is ab@x: keep the plain form, the one the relay sends.
       std::string address = box->local + "@" + box->domain;
       bool repeated = std::any_of(m.destinations.begin(), m.destinations.end(),
-                                  [&](const std::string& e) { return folded(e) == folded(address); });
+                                  [&](const std::string& e) { return same_folded(e, address); });
       if (repeated) {
         error(d.pos, "destination " + quote(d.value) + " is listed twice");
         continue;
@@ -263,8 +282,11 @@ class Validator {
     return m;
   }
 
-  bool destination_is_valid(const Located<std::string>& d) {
-    auto box = parse_mailbox(d.value);
+  static bool same_folded(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
+  }
+
+  bool destination_is_valid(const Located<std::string>& d, const Result<Mailbox>& box) {
     std::string why;
     if (!box.ok()) why = box.status().message();
     else if (box->quoted) why = "quoted local parts are not supported in destinations";
