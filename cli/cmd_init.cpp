@@ -94,6 +94,7 @@ int run_init(const Options& o) {
   std::cout << "wrote " << config.string() << " and " << secret.string() << " (mode 0600, keep it secret)\n\n"
             << "next steps:\n"
             << "  emailroute check " << config.string() << "\n"
+            << "  emailroute check-dns " << config.string() << "    # the DNS records to publish\n"
             << "  emailroute compile " << config.string() << " -o emailroute.table\n"
             << "  emailroute route postmaster@" << o.domain << " --config " << config.string() << "\n"
             << "  emailroute serve --table emailroute.table\n";
