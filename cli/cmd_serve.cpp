@@ -24,7 +24,7 @@ struct ServeOptions {
   std::string config, table, user;
   std::vector<std::string> listen;
   int workers = 1;
-  double command_timeout = 300, upstream_timeout = 100, shutdown_grace = 60;
+  double command_timeout = 300, upstream_timeout = 100, destination_deadline = 120, shutdown_grace = 60;
   std::size_t max_connections = 1000, max_per_ip = 20;
 };
 
@@ -38,6 +38,7 @@ int serve_one(const ServeOptions& o, bool reuse_port) {
   options.reuse_port = reuse_port;
   options.command_timeout_ms = static_cast<std::int64_t>(o.command_timeout * 1000);
   options.upstream_timeout_ms = static_cast<std::int64_t>(o.upstream_timeout * 1000);
+  options.destination_deadline_ms = static_cast<std::int64_t>(o.destination_deadline * 1000);
   options.shutdown_grace_ms = static_cast<std::int64_t>(o.shutdown_grace * 1000);
   options.max_connections = o.max_connections;
   options.max_connections_per_ip = o.max_per_ip;
@@ -109,6 +110,10 @@ void add_serve_command(CLI::App& app, Runner& run) {
   cmd->add_option("--command-timeout", o->command_timeout, "Seconds to wait for the sender's next command")
       ->capture_default_str();
   cmd->add_option("--upstream-timeout", o->upstream_timeout, "Seconds to wait for the destination")
+      ->capture_default_str();
+  cmd->add_option("--destination-deadline", o->destination_deadline,
+                  "Seconds one destination may keep the sender waiting in all, per transaction")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--shutdown-grace", o->shutdown_grace, "Seconds transactions may take to finish after SIGTERM")
       ->capture_default_str();

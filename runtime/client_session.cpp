@@ -64,21 +64,33 @@ void ClientSession::connected() {
   if (state_ == State::kConnecting) enter(State::kGreeting);
 }
 
-void ClientSession::send(const std::string& command) {
-  out_ += command;
-  out_ += "\r\n";
+void ClientSession::note_time(std::int64_t now_ms) {
+  bool owing = owes_us();
+  if (owing && owed_since_ < 0) {
+    owed_since_ = now_ms;
+  } else if (!owing && owed_since_ >= 0) {
+    owed_ms_ = owed_ms(now_ms);
+    owed_since_ = -1;
+  }
+}
+
+void ClientSession::send(std::string_view command) {
+  out_.append(command);
+  out_.append("\r\n");
 }
 
 void ClientSession::feed(std::string_view bytes) {
   if (state_ == State::kFailed || state_ == State::kClosed) return;
   in_.append(bytes);
+  std::size_t used = 0;  // erased once at the end: a read may hold several replies
   while (state_ != State::kFailed && state_ != State::kClosed) {
-    ReplyParse p = parse_reply(in_);
-    if (p.kind == ReplyParse::Kind::kNeedMore) return;
+    ReplyParse p = parse_reply(std::string_view(in_).substr(used));
+    if (p.kind == ReplyParse::Kind::kNeedMore) break;
     if (p.kind == ReplyParse::Kind::kError) return fail("destination sent a " + p.error);
-    in_.erase(0, p.consumed);
+    used += p.consumed;
     handle(p.reply);
   }
+  if (state_ != State::kFailed) in_.erase(0, used);
 }
 
 void ClientSession::fail(std::string_view why) {
@@ -87,13 +99,14 @@ void ClientSession::fail(std::string_view why) {
   enter(State::kFailed);
   out_.clear();
   held_.clear();
+  in_.clear();
   std::vector<ReplyFn> callbacks;
-  if (outstanding_ && outstanding_->done) callbacks.push_back(std::move(outstanding_->done));
-  outstanding_.reset();
-  for (Request& r : queue_) {
-    if (r.done) callbacks.push_back(std::move(r.done));
+  for (std::deque<Request>* list : {&sent_, &queue_}) {
+    for (Request& r : *list) {
+      if (r.done) callbacks.push_back(std::move(r.done));
+    }
+    list->clear();
   }
-  queue_.clear();
   if (end_requested_ && end_done_) callbacks.push_back(std::move(end_done_));
   end_requested_ = false;
   for (ReplyFn& fn : callbacks) fn(failure);
@@ -115,6 +128,7 @@ void ClientSession::handle_greeting_phase(const Reply& r) {
       has_size_ |= keyword_is(r.lines[i], "SIZE");
       has_8bit_ |= keyword_is(r.lines[i], "8BITMIME");
       has_smtputf8_ |= keyword_is(r.lines[i], "SMTPUTF8");
+      has_pipelining_ |= keyword_is(r.lines[i], "PIPELINING");
     }
   }
   enter(State::kReady);
@@ -123,37 +137,49 @@ void ClientSession::handle_greeting_phase(const Reply& r) {
 
 void ClientSession::handle(const Reply& r) {
   if (state_ == State::kGreeting || state_ == State::kEhlo || state_ == State::kHelo) return handle_greeting_phase(r);
-  if (state_ != State::kWaiting || !outstanding_) return fail("destination sent an unexpected reply");
-  Request request = std::move(*outstanding_);
-  outstanding_.reset();
-  enter(State::kReady);
+  if (state_ != State::kWaiting || sent_.empty()) return fail("destination sent an unexpected reply");
+  Request request = std::move(sent_.front());
+  sent_.pop_front();
+  if (sent_.empty()) enter(State::kReady);
+  const Reply& answer = request.answer ? *request.answer : r;
   switch (request.kind) {
     case Kind::kMail:
       if (!r.positive()) {
-        // The recipients queued behind a refused MAIL get its refusal.
+        // The recipients behind a refused MAIL get its refusal: those sent
+        // in the same group when their replies come, the others now.
+        for (Request& later : sent_) {
+          if (later.kind != Kind::kRcpt) break;
+          later.answer = r;
+        }
         std::vector<ReplyFn> refused;
-        while (!queue_.empty() && queue_.front().kind == Kind::kRcpt) {
+        while (sent_.empty() && !queue_.empty() && queue_.front().kind == Kind::kRcpt) {
           refused.push_back(std::move(queue_.front().done));
           queue_.pop_front();
         }
         if (request.done) request.done(r);
-        for (ReplyFn& fn : refused) fn(r);
+        for (ReplyFn& fn : refused) {
+          if (fn) fn(r);
+        }
         break;
       }
       if (request.done) request.done(r);
       break;
     case Kind::kRcpt:
-      if (request.done) request.done(r);
+      if (request.done) request.done(answer);
       break;
     case Kind::kData:
       if (r.code == 354) {
         enter(State::kStreaming);
-        out_ += held_;
+        if (out_.empty()) {
+          out_.swap(held_);
+        } else {
+          out_ += held_;
+        }
         held_.clear();
         if (end_requested_) {
           end_requested_ = false;
           out_ += kDataEnd;
-          outstanding_ = Request{Kind::kEndOfData, {}, std::move(end_done_)};
+          sent_.push_back(Request{Kind::kEndOfData, {}, std::move(end_done_), {}});
           enter(State::kWaiting);
         }
         return;
@@ -177,13 +203,28 @@ void ClientSession::handle(const Reply& r) {
 }
 
 void ClientSession::pump() {
-  if (state_ != State::kReady || outstanding_ || queue_.empty()) return;
-  outstanding_ = std::move(queue_.front());
-  queue_.pop_front();
-  enter(State::kWaiting);
-  switch (outstanding_->kind) {
-    case Kind::kMail: return send(mail_command());
-    case Kind::kRcpt: return send("RCPT TO:<" + outstanding_->argument + ">");
+  // Commands that a PIPELINING group may hold before its last (RFC 2920 §3.1).
+  auto joins_group = [](Kind k) { return k == Kind::kRset || k == Kind::kMail || k == Kind::kRcpt; };
+  while (!queue_.empty()) {
+    bool may_send = state_ == State::kReady ||
+                    (state_ == State::kWaiting && has_pipelining_ && !sent_.empty() && joins_group(sent_.back().kind) &&
+                     joins_group(queue_.front().kind));
+    if (!may_send) return;
+    sent_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    if (state_ != State::kWaiting) enter(State::kWaiting);
+    send(sent_.back());
+  }
+}
+
+void ClientSession::send(const Request& request) {
+  switch (request.kind) {
+    case Kind::kMail: return append_mail_command();
+    case Kind::kRcpt:
+      out_.append("RCPT TO:<");
+      out_.append(request.argument);
+      out_.append(">\r\n");
+      return;
     case Kind::kData: return send("DATA");
     case Kind::kRset: return send("RSET");
     case Kind::kQuit: return send("QUIT");
@@ -191,24 +232,26 @@ void ClientSession::pump() {
   }
 }
 
-std::string ClientSession::mail_command() const {
-  std::string command = "MAIL FROM:<" + mail_.sender + ">";
-  if (has_size_ && mail_.size) command += " SIZE=" + std::to_string(*mail_.size);
-  if (has_8bit_ && mail_.body_8bit) command += " BODY=8BITMIME";
-  if (has_smtputf8_ && mail_.smtputf8) command += " SMTPUTF8";
-  return command;
+void ClientSession::append_mail_command() {
+  out_.append("MAIL FROM:<");
+  out_.append(mail_.sender);
+  out_.append(">");
+  if (has_size_ && mail_.size) out_.append(" SIZE=").append(std::to_string(*mail_.size));
+  if (has_8bit_ && mail_.body_8bit) out_.append(" BODY=8BITMIME");
+  if (has_smtputf8_ && mail_.smtputf8) out_.append(" SMTPUTF8");
+  out_.append("\r\n");
 }
 
 void ClientSession::mail(MailRequest request, ReplyFn done) {
   if (!usable()) return done(no_reply("destination session failed"));
   mail_ = std::move(request);
-  queue_.push_back(Request{Kind::kMail, {}, std::move(done)});
+  queue_.push_back(Request{Kind::kMail, {}, std::move(done), {}});
   pump();
 }
 
 void ClientSession::rcpt(std::string recipient, ReplyFn done) {
   if (!usable()) return done(no_reply("destination session failed"));
-  queue_.push_back(Request{Kind::kRcpt, std::move(recipient), std::move(done)});
+  queue_.push_back(Request{Kind::kRcpt, std::move(recipient), std::move(done), {}});
   pump();
 }
 
@@ -216,7 +259,7 @@ void ClientSession::data() {
   if (!usable()) return;
   data_refusal_.reset();
   end_requested_ = false;
-  queue_.push_back(Request{Kind::kData, {}, {}});
+  queue_.push_back(Request{Kind::kData, {}, {}, {}});
   pump();
 }
 
@@ -234,7 +277,7 @@ void ClientSession::end_data(ReplyFn done) {
   }
   if (state_ == State::kStreaming) {
     out_ += kDataEnd;
-    outstanding_ = Request{Kind::kEndOfData, {}, std::move(done)};
+    sent_.push_back(Request{Kind::kEndOfData, {}, std::move(done), {}});
     enter(State::kWaiting);
     return;
   }
@@ -244,13 +287,13 @@ void ClientSession::end_data(ReplyFn done) {
 
 void ClientSession::rset() {
   if (!usable()) return;
-  queue_.push_back(Request{Kind::kRset, {}, {}});
+  queue_.push_back(Request{Kind::kRset, {}, {}, {}});
   pump();
 }
 
 void ClientSession::quit() {
   if (!usable()) return;
-  queue_.push_back(Request{Kind::kQuit, {}, {}});
+  queue_.push_back(Request{Kind::kQuit, {}, {}, {}});
   pump();
 }
 

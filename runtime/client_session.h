@@ -5,8 +5,12 @@
 // callback. No syscalls: unit tests drive it with byte strings.
 //
 // Choices:
-// - One command at a time: the sender is waiting for each RCPT answer anyway,
-//   and it keeps the mapping of replies to requests trivial.
+// - When the server offers PIPELINING (RFC 2920), RSET, MAIL and RCPT
+//   queued together go out in one write (a group ends at anything else:
+//   DATA and QUIT wait for the replies before them); replies are matched to
+//   requests in order. Without PIPELINING, one command at a time.
+// - A refused MAIL is the answer to the RCPTs behind it, sent or not: the
+//   server's own answer to a pipelined RCPT ("need MAIL") is not the reason.
 // - EHLO, and HELO when EHLO is refused; MAIL carries BODY=8BITMIME and
 //   SMTPUTF8 only when asked and the server offers them, SIZE when it offers it.
 // - Message lines given before the server's 354 wait in a buffer; the relay
@@ -71,8 +75,24 @@ class ClientSession {
   State state() const { return state_; }
   /// True when a new transaction can be queued (EHLO done or pending, no failure).
   bool usable() const { return state_ != State::kClosed && state_ != State::kFailed; }
-  /// True when the session waits for the server (a deadline applies).
+  /// True when the session waits for the server's reply.
   bool awaiting_reply() const;
+  /// True when the server owes us something: a reply, or room for what we
+  /// send (the per-wait timeout and the leg's deadline run).
+  bool owes_us() const { return awaiting_reply() || (state_ == State::kStreaming && !out_.empty()); }
+
+  // The destination leg's deadline: the time the server spends owing us
+  // something adds up over a transaction, so a server that answers each
+  // command just inside the per-wait timeout still cannot hold the sender
+  // beyond the sum. The relay reports its clock after every event.
+  /// Starts the count afresh (a new transaction takes the connection).
+  void restart_owed_clock() { owed_ms_ = 0, owed_since_ = -1; }
+  /// REQUIRES: `now_ms` never goes back. Call after every change of owes_us().
+  void note_time(std::int64_t now_ms);
+  /// Milliseconds owed so far in this transaction, up to `now_ms`.
+  std::int64_t owed_ms(std::int64_t now_ms) const {
+    return owed_ms_ + (owed_since_ >= 0 && now_ms > owed_since_ ? now_ms - owed_since_ : 0);
+  }
   bool idle() const { return state_ == State::kReady && queue_.empty(); }
   bool trace = false;  // log every state change to stderr
 
@@ -82,25 +102,29 @@ class ClientSession {
     Kind kind;
     std::string argument;  // RCPT: the recipient
     ReplyFn done;
+    std::optional<Reply> answer;  // given instead of the server's (a RCPT behind a refused MAIL)
   };
 
   void enter(State next);
   void handle(const Reply& r);
   void handle_greeting_phase(const Reply& r);
   void pump();
-  void send(const std::string& command);
-  std::string mail_command() const;
+  void send(const Request& request);
+  void send(std::string_view command);
+  void append_mail_command();
 
   std::string helo_name_;
   State state_ = State::kConnecting;
   std::string in_, out_, held_;
-  std::deque<Request> queue_;
-  std::optional<Request> outstanding_;
+  std::deque<Request> queue_;  // not sent yet
+  std::deque<Request> sent_;   // sent, waiting for their replies in order
   MailRequest mail_;
   std::optional<Reply> data_refusal_;  // DATA was refused: the lines are dropped
   ReplyFn end_done_;
   bool end_requested_ = false;
-  bool has_size_ = false, has_8bit_ = false, has_smtputf8_ = false;
+  bool has_size_ = false, has_8bit_ = false, has_smtputf8_ = false, has_pipelining_ = false;
+  std::int64_t owed_ms_ = 0;
+  std::int64_t owed_since_ = -1;  // when the current debt began; -1: nothing owed
 };
 
 std::string_view to_string(ClientSession::State state);

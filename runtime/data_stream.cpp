@@ -1,6 +1,8 @@
 // DATA framing in and out; the rules are listed in data_stream.h.
 #include "runtime/data_stream.h"
 
+#include <algorithm>
+
 namespace emailroute {
 
 std::string_view to_string(DataDefect defect) {
@@ -30,12 +32,34 @@ void DataReader::add(char c) {
   }
 }
 
+// The common case, a whole clean line at the start of the input, is yielded
+// as a view into the input, without copying it octet by octet into line_.
+// Anything else (a line split between reads, a bare CR or LF, a NUL, an
+// over-long line) is left to the octet-by-octet path below.
+std::optional<DataReader::Step> DataReader::next_whole_line(std::string_view input) {
+  std::size_t limit = std::min(input.size(), kMaxDataLine + 2);
+  std::size_t i = 0;
+  while (i < limit && input[i] != '\r' && input[i] != '\n' && input[i] != '\0') ++i;
+  if (i + 1 >= limit || input[i] != '\r' || input[i + 1] != '\n' || i > kMaxDataLine) return std::nullopt;
+  bool stuffed = i > 0 && input[0] == '.';
+  if (stuffed && i == 1) {  // <CRLF>.<CRLF>: the end
+    ended_ = true;
+    return Step{Step::Kind::kEnd, i + 2, {}};
+  }
+  size_ += i + 2 - (stuffed ? 1 : 0);  // the line and its CRLF, without a stuffing dot
+  std::size_t from = stuffed ? 1 : 0;
+  return Step{Step::Kind::kLine, i + 2, input.substr(from, i - from)};
+}
+
 DataReader::Step DataReader::next(std::string_view input) {
   if (ended_) return {Step::Kind::kEnd, 0, {}};
   if (line_done_) {
     line_.clear();
     line_length_ = 0;
     line_done_ = false;
+  }
+  if (line_length_ == 0 && !pending_cr_ && !defective()) {
+    if (std::optional<Step> step = next_whole_line(input)) return *step;
   }
   for (std::size_t i = 0; i < input.size(); ++i) {
     char c = input[i];

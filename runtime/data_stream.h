@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,7 @@ class DataReader {
     Kind kind;
     std::size_t consumed;   // octets of the input used; drop them before the next call
     std::string_view line;  // kLine: without CRLF, unstuffed; valid until the next call
+                            // and while `input` is (it may point into either)
   };
 
   /// Reads `input` until a line is complete (kLine), the message ended (kEnd:
@@ -65,6 +67,7 @@ class DataReader {
   void reset() { *this = DataReader(); }
 
  private:
+  std::optional<Step> next_whole_line(std::string_view input);
   void add(char c);
   void mark(DataDefect defect);
 

@@ -124,6 +124,7 @@ void EventLoop::run() {
     }
     run_timers();
     run_deferred();
+    if (after_batch_) after_batch_();
   }
 }
 

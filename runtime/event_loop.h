@@ -53,6 +53,9 @@ class EventLoop {
   /// whose handler is still on the stack).
   void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
 
+  /// Runs `fn` after every batch of events, timers and deferred calls.
+  void after_each_batch(std::function<void()> fn) { after_batch_ = std::move(fn); }
+
   /// Dispatches events until stop().
   void run();
   void stop() { running_ = false; }
@@ -79,6 +82,7 @@ class EventLoop {
   std::multimap<std::int64_t, TimerId> timer_queue_;  // deadline → id
   std::unordered_map<TimerId, std::function<void()>> timers_;
   std::vector<std::function<void()>> deferred_;
+  std::function<void()> after_batch_;
 };
 
 }  // namespace emailroute

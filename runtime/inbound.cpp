@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <utility>
 
 namespace emailroute {
 
@@ -114,16 +115,10 @@ void Inbound::flush_sender() {
 }
 
 // One timer per connection, at the earliest deadline that applies: the
-// sender's next command, or the destination's next reply. When activity has
-// moved a deadline on, the timer fires early, finds nothing due and re-arms.
-namespace {
-
-// A destination owes us something: a reply, or room for what we send.
-bool upstream_waiting(ClientSession& c) {
-  return c.awaiting_reply() || (c.state() == ClientSession::State::kStreaming && c.pending_output() > 0);
-}
-
-}  // namespace
+// sender's next command, the destination's next reply, or the end of a
+// destination leg's time in all (RelayOptions::destination_deadline_ms).
+// When activity has moved a deadline on, the timer fires early, finds
+// nothing due and re-arms.
 
 // The sender's timeout runs only while we wait for the sender: not while it
 // waits for our answer, nor while backpressure keeps us from reading it.
@@ -137,13 +132,17 @@ void Inbound::arm_timer() {
   const RelayOptions& o = core_.options();
   std::int64_t deadline = LLONG_MAX;
   if (sender_owes_us()) deadline = last_sender_activity_ + o.command_timeout_ms;
+  std::int64_t now = EventLoop::now_ms();
   for_each_upstream([&](Upstream& up) {
-    if (upstream_waiting(up.session())) deadline = std::min(deadline, up.last_activity() + o.upstream_timeout_ms);
+    ClientSession& c = up.session();
+    if (!c.owes_us()) return;
+    deadline = std::min(deadline, up.last_activity() + o.upstream_timeout_ms);
+    deadline = std::min(deadline, now + o.destination_deadline_ms - c.owed_ms(now));
   });
   if (deadline == LLONG_MAX || (timer_ != 0 && timer_at_ <= deadline)) return;
   if (timer_ != 0) core_.loop().cancel_timer(timer_);
   timer_at_ = deadline;
-  timer_ = core_.loop().add_timer(deadline - EventLoop::now_ms(), [this] {
+  timer_ = core_.loop().add_timer(deadline - now, [this] {
     timer_ = 0;
     on_timer();
   });
@@ -153,11 +152,19 @@ void Inbound::on_timer() {
   if (finished_) return;
   const RelayOptions& o = core_.options();
   std::int64_t now = EventLoop::now_ms();
-  std::vector<ClientSession*> late;
+  std::vector<std::pair<ClientSession*, const char*>> late;
   for_each_upstream([&](Upstream& up) {
-    if (upstream_waiting(up.session()) && now >= up.last_activity() + o.upstream_timeout_ms) late.push_back(&up.session());
+    ClientSession& c = up.session();
+    if (!c.owes_us()) return;
+    if (c.owed_ms(now) >= o.destination_deadline_ms) {
+      late.emplace_back(&c, "destination deadline passed");
+    } else if (now >= up.last_activity() + o.upstream_timeout_ms) {
+      late.emplace_back(&c, "destination timed out");
+    }
   });
-  for (ClientSession* c : late) c->fail("destination timed out");  // may end the transaction: collected first
+  // Failing a leg may end the transaction: collected first. A failed leg
+  // loses what it had not written, so a message never gets its final dot.
+  for (auto& [c, why] : late) c->fail(why);
   if (sender_owes_us() && now >= last_sender_activity_ + o.command_timeout_ms) {
     session_.timed_out();
   }
@@ -177,7 +184,10 @@ void Inbound::finish() {
 
 std::unique_ptr<Upstream> Inbound::take_upstream(const Endpoint& endpoint) {
   std::unique_ptr<Upstream> up = core_.pool().take(endpoint.text, routing_->hostname, [this] { after_event(); });
-  if (up) return up;
+  if (up) {
+    up->session().restart_owed_clock();  // its time in the pool, or with another sender, is not this leg's
+    return up;
+  }
   up = std::make_unique<Upstream>(core_.loop(), endpoint, routing_->hostname, [this] { after_event(); });
   up->start();
   return up;

@@ -36,10 +36,35 @@ LogLine& LogLine::add(std::string_view key, std::string_view value) {
 
 LogLine& LogLine::add(std::string_view key, std::int64_t value) { return add(key, std::to_string(value)); }
 
-void LogLine::emit() const {
-  std::string line = text_ + "\n";
-  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+namespace {
+
+// Lines held while batching; bounded, so a burst never grows it far.
+constexpr std::size_t kMaxHeld = 64 * 1024;
+bool batching = false;
+std::string held;
+
+void write_all(std::string_view text) {
+  ssize_t ignored = write(STDERR_FILENO, text.data(), text.size());
   (void)ignored;  // nowhere to report a failing stderr
+}
+
+}  // namespace
+
+void LogLine::emit() const {
+  held += text_;
+  held += '\n';
+  if (!batching || held.size() >= kMaxHeld) flush_log();
+}
+
+void set_log_batching(bool on) {
+  flush_log();
+  batching = on;
+}
+
+void flush_log() {
+  if (held.empty()) return;
+  write_all(held);
+  held.clear();
 }
 
 }  // namespace emailroute

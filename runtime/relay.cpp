@@ -19,6 +19,7 @@ Relay::~Relay() {
   connections_.clear();
   pool_.close_all();
   close_listeners();
+  set_log_batching(false);  // writes what is held
 }
 
 Status Relay::load() {
@@ -51,12 +52,18 @@ Status Relay::start() {
     LogLine("listening").add("addr", local_address(listener)).add("hostname", routing_->hostname)
         .add("next_hop", routing_->next_hop_description).emit();
   }
-  return loop_.watch_signals({SIGHUP, SIGTERM, SIGINT}, [this](int s) { on_signal(s); });
+  Status s = loop_.watch_signals({SIGHUP, SIGTERM, SIGINT}, [this](int sig) { on_signal(sig); });
+  if (s.ok()) {  // from here on, log lines wait for the end of their batch of events
+    set_log_batching(true);
+    loop_.after_each_batch(flush_log);
+  }
+  return s;
 }
 
 int Relay::run() {
   loop_.run();
   LogLine("stopped").add("connections_cut", static_cast<std::int64_t>(connections_.size())).emit();
+  flush_log();
   return 0;
 }
 

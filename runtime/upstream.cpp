@@ -38,6 +38,7 @@ void Upstream::start() {
     return session_.fail(t.status().message());
   }
   token_ = *t;
+  session_.note_time(last_activity_);
 }
 
 void Upstream::on_io(std::uint32_t events) {
@@ -73,7 +74,10 @@ void Upstream::on_io(std::uint32_t events) {
 
 void Upstream::flush() {
   if (fd_ < 0) return;
-  if (session_.state() == ClientSession::State::kFailed) return close_socket();
+  if (session_.state() == ClientSession::State::kFailed) {
+    session_.note_time(EventLoop::now_ms());
+    return close_socket();
+  }
   std::string& out = session_.output();
   if (!connecting_) {
     std::size_t written = 0;
@@ -95,6 +99,7 @@ void Upstream::flush() {
     }
     out.erase(0, written);
   }
+  session_.note_time(EventLoop::now_ms());
   if (session_.state() == ClientSession::State::kClosed && out.empty()) return close_socket();
   std::uint32_t want = connecting_ ? EPOLLOUT : EPOLLIN;
   if (!connecting_ && !out.empty()) want |= EPOLLOUT;

@@ -3,7 +3,8 @@
 - MX: an aiosmtpd destination that records the envelope and the exact bytes
   of each message, and can be told to answer 4xx/5xx at RCPT or DATA.
 - RawMX: a scripted destination for what aiosmtpd cannot do: drop the
-  connection in the middle of DATA, or never answer a command.
+  connection in the middle of DATA, never answer a command, or answer each
+  one slowly.
 - Relay: `emailroute serve --config` in a fresh folder, started and stopped by
   PID, with its stderr (the logfmt lines) kept for assertions.
 - Raw: an SMTP client over a plain socket for byte-level sequences.
@@ -98,10 +99,15 @@ class MX:
 class RawMX:
     """A destination that answers the dialogue up to 354, then (mode) drops
     the connection after some message bytes ("drop") or never answers a RCPT
-    ("stall")."""
+    ("stall"); or ("slow") answers everything, each reply `delay` seconds
+    late and the 354 `data_delay` late, and records in `ended` whether each
+    message it read until the relay hung up had its final dot."""
 
-    def __init__(self, mode):
+    def __init__(self, mode, delay=0.0, data_delay=0.0):
         self.mode = mode
+        self.delay = delay
+        self.data_delay = data_delay
+        self.ended = []
         self.port = free_port()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -123,6 +129,7 @@ class RawMX:
     def _session(self, conn):
         conn.settimeout(TIMEOUT * 3)
         try:
+            time.sleep(self.delay)
             conn.sendall(b"220 raw.test ESMTP\r\n")
             buf = b""
             while True:
@@ -136,6 +143,9 @@ class RawMX:
                     if verb == b"RCPT" and self.mode == "stall":
                         time.sleep(TIMEOUT * 2)
                         return
+                    if verb == b"DATA" and self.mode == "slow":
+                        return self._slow_data(conn, buf)
+                    time.sleep(self.delay)
                     if verb == b"DATA":
                         conn.sendall(b"354 go ahead\r\n")
                         conn.recv(10)  # some message bytes, then hang up
@@ -145,6 +155,19 @@ class RawMX:
             pass
         finally:
             conn.close()
+
+    def _slow_data(self, conn, buf):
+        time.sleep(self.data_delay)
+        try:
+            conn.sendall(b"354 go ahead\r\n")
+            while b"\r\n.\r\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                buf += data
+        except OSError:
+            pass
+        self.ended.append(b"\r\n.\r\n" in buf)
 
     def stop(self):
         self.running = False

@@ -168,7 +168,7 @@ def delivers_no_duplicate_when_the_sender_retries_a_partial_fan_out_failure(mx, 
     wait_for(lambda: len(mx.messages) == 2, "bob's copy")
     time.sleep(0.2)
     assert sorted(m["rcpt_tos"][0] for m in mx.messages) == ["alice@dest.test", "bob@dest.test"], mx.messages
-    assert "skipped_duplicates=1" in relay.log()
+    wait_for(lambda: "skipped_duplicates=1" in relay.log(), "the log line")  # logs follow by one loop turn
 
 
 @test
@@ -252,12 +252,40 @@ def answers_451_when_the_destination_is_down_drops_or_stalls(mx, relay):
 
 
 @test
+def answers_451_when_a_slow_destination_passes_the_leg_deadline(mx, relay):
+    # Every reply comes inside the per-wait timeout (1.5 s), but their sum
+    # passes the leg's deadline (2 s): at the RCPT when each reply takes 0.6 s
+    # (greeting, EHLO, MAIL, RCPT: 2.4 s), or while waiting for the 354 when
+    # the dialogue took 1.2 s and the 354 would take 1.2 s more.
+    for delay, data_delay, where in [(0.6, 0, "rcpt"), (0.3, 1.2, "data")]:
+        raw = RawMX("slow", delay, data_delay)
+        r = Relay(BINARY, ROOT, raw.port, args=["--upstream-timeout", "1.5", "--destination-deadline", "2"])
+        try:
+            start = time.monotonic()
+            answers, result = send(r, ["sales@example.com"], message())
+            took = time.monotonic() - start
+            if where == "rcpt":
+                code, text = answers[0]
+            else:
+                assert answers[0][0] == 250, answers
+                code, text = result
+                wait_for(lambda: len(raw.ended) == 1, "the destination to see the relay hang up")
+                assert raw.ended == [False], "the destination got the final dot"
+            assert code == 451 and text.startswith(b"4.4.") and b"deadline" in text, (where, code, text)
+            assert 1.9 < took < 3.5, took
+        finally:
+            r.stop()
+            raw.stop()
+
+
+@test
 def answers_451_4_4_3_without_deliver_via(mx, relay):
     r = Relay(BINARY, ROOT, None)
     try:
         answers, _ = send(r, ["sales@example.com"], message())
         assert answers[0][0] == 451 and answers[0][1].startswith(b"4.4.3"), answers
-        assert "event=rcpt-deferred" in r.log() and "deliver_via" in r.log()
+        wait_for(lambda: "event=rcpt-deferred" in r.log(), "the log line")  # logs follow by one loop turn
+        assert "deliver_via" in r.log()
     finally:
         r.stop()
 
@@ -478,6 +506,7 @@ def serves_with_several_workers_sharing_the_port(mx, relay):
             answers, result = send(r, ["sales@example.com"], message(subject="worker %d" % i))
             assert result[0] == 250, result
         wait_for(lambda: len(mx.messages) == 20, "twenty messages")
+        wait_for(lambda: r.log().count("event=transaction") >= 20, "twenty log lines")
         pids = {l.split("id=")[1][8:12] for l in r.log().splitlines() if "event=transaction" in l}
         assert len(pids) == 2, "both workers served"
         r.signal(signal.SIGTERM)

@@ -45,6 +45,61 @@ TEST_CASE("sends MAIL and RCPT one at a time after EHLO, with SIZE and BODY when
   CHECK(f.c.idle());
 }
 
+TEST_CASE("sends MAIL and RCPT in one write when the destination offers PIPELINING") {
+  Fixture f;
+  f.ready("250-dest.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
+  f.c.mail({"a@mx.test", 10, false, false}, f.record("MAIL"));
+  f.c.rcpt("alice@dest.test", f.record("RCPT"));
+  CHECK(f.take() == "MAIL FROM:<a@mx.test> SIZE=10\r\nRCPT TO:<alice@dest.test>\r\n");
+  f.c.feed("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+  CHECK(f.replies == std::vector<std::string>{"MAIL 250", "RCPT 250"});
+  f.c.data();
+  CHECK(f.take() == "DATA\r\n");
+  f.c.rcpt("late@dest.test", f.record("RCPT"));
+  CHECK(f.take().empty());  // nothing follows DATA in its group
+}
+
+TEST_CASE("answers a pipelined RCPT behind a refused MAIL with the MAIL's refusal") {
+  Fixture f;
+  f.ready("250-dest.test\r\n250 PIPELINING\r\n");
+  f.c.mail({"a@mx.test", {}, false, false}, f.record("MAIL"));
+  f.c.rcpt("alice@dest.test", f.record("RCPT"));
+  f.take();
+  f.c.feed("550 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n");
+  CHECK(f.replies == std::vector<std::string>{"MAIL 550", "RCPT 550"});
+  CHECK(f.c.idle());
+}
+
+TEST_CASE("counts only the time the destination owes us towards the leg's deadline") {
+  Fixture f;
+  f.c.note_time(0);  // connecting: the destination owes its greeting
+  f.c.connected();
+  f.c.feed("220 dest.test ESMTP\r\n");
+  f.c.note_time(40);
+  f.c.feed("250 dest.test\r\n");
+  f.c.note_time(90);
+  CHECK(f.c.owed_ms(90) == 90);
+  f.c.note_time(500);  // ready, nothing asked: the sender's time, not the destination's
+  CHECK(f.c.owed_ms(500) == 90);
+  f.c.rcpt("alice@dest.test", f.record("RCPT"));
+  f.c.note_time(1000);
+  CHECK(f.c.owed_ms(1070) == 160);  // still waiting: the count runs on
+  f.c.feed("250 2.1.5 Ok\r\n");
+  f.c.note_time(1100);
+  f.c.data();
+  f.take();
+  f.c.note_time(2000);
+  f.c.feed("354 go\r\n");
+  f.c.note_time(2050);
+  f.c.send_line("body");  // output waiting for room in the socket
+  f.c.note_time(3000);
+  f.take();
+  f.c.note_time(3010);
+  CHECK(f.c.owed_ms(5000) == 90 + 100 + 50 + 10);
+  f.c.restart_owed_clock();
+  CHECK(f.c.owed_ms(6000) == 0);
+}
+
 TEST_CASE("falls back to HELO when EHLO is refused") {
   Fixture f;
   f.c.connected();
