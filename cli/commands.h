@@ -26,5 +26,6 @@ void add_route_command(CLI::App& app, Runner& run);
 void add_dump_command(CLI::App& app, Runner& run);
 void add_serve_command(CLI::App& app, Runner& run);
 void add_check_dns_command(CLI::App& app, Runner& run);
+void add_dns_command(CLI::App& app, Runner& run);
 
 }  // namespace emailroute::cli

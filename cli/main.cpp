@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   add_route_command(app, run);
   add_dump_command(app, run);
   add_check_dns_command(app, run);
+  add_dns_command(app, run);
   add_serve_command(app, run);
   try {
     app.parse(argc, argv);
