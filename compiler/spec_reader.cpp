@@ -1,5 +1,7 @@
 #include "compiler/spec_reader.h"
 
+#include "compiler/spec_scanner.h"
+
 #include <algorithm>
 #include <string>
 #include <toml++/toml.h>
@@ -220,6 +222,13 @@ class Reader {
 }  // namespace
 
 std::optional<Spec> read_spec(std::string_view source, std::string_view path, Diagnostics& diagnostics) {
+  // The scanner answers only for files toml++ would read without a word;
+  // everything else, and every error message, comes from toml++.
+  if (std::optional<Spec> spec = scan_spec(source)) return spec;
+  return read_spec_toml(source, path, diagnostics);
+}
+
+std::optional<Spec> read_spec_toml(std::string_view source, std::string_view path, Diagnostics& diagnostics) {
   toml::table root;
   try {
     root = toml::parse(source, path);

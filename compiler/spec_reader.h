@@ -1,4 +1,5 @@
-// Reads emailroute.toml into a Spec with toml++. The reader checks the shape
+// Reads emailroute.toml into a Spec with toml++ (or, for plain files, the
+// scanner of spec_scanner.h, which gives the same Spec). The reader checks the shape
 // of the document (known keys, value types) and records where every value
 // was written; the meaning of the values is validate.cpp's job.
 #pragma once
@@ -17,5 +18,9 @@ namespace emailroute {
 /// so validation can report its own errors too. Nothing when the text is not
 /// TOML at all.
 std::optional<Spec> read_spec(std::string_view source, std::string_view path, Diagnostics& diagnostics);
+
+/// The same with toml++ alone, never the fast scanner (spec_scanner.h): the
+/// reference that the scanner is tested against.
+std::optional<Spec> read_spec_toml(std::string_view source, std::string_view path, Diagnostics& diagnostics);
 
 }  // namespace emailroute
