@@ -85,8 +85,9 @@ class ClientSession {
   // something adds up over a transaction, so a server that answers each
   // command just inside the per-wait timeout still cannot hold the sender
   // beyond the sum. The relay reports its clock after every event.
-  /// Starts the count afresh (a new transaction takes the connection).
-  void restart_owed_clock() { owed_ms_ = 0, owed_since_ = -1; }
+  /// Starts the count afresh (a new transaction takes the connection), from
+  /// `already_owed`: what the servers tried before for the same leg took.
+  void restart_owed_clock(std::int64_t already_owed = 0) { owed_ms_ = already_owed, owed_since_ = -1; }
   /// REQUIRES: `now_ms` never goes back. Call after every change of owes_us().
   void note_time(std::int64_t now_ms);
   /// Milliseconds owed so far in this transaction, up to `now_ms`.

@@ -122,6 +122,16 @@ void Inbound::flush_sender() {
 
 // The sender's timeout runs only while we wait for the sender: not while it
 // waits for our answer, nor while backpressure keeps us from reading it.
+namespace {
+
+// A server that has not accepted the connection is given up sooner than one
+// slow to reply, so the next MX host gets its turn.
+std::int64_t wait_limit(const ClientSession& c, const RelayOptions& o) {
+  return c.state() == ClientSession::State::kConnecting ? o.connect_timeout_ms : o.upstream_timeout_ms;
+}
+
+}  // namespace
+
 bool Inbound::sender_owes_us() const {
   ServerSession::State s = session_.state();
   return !session_.closed() && !session_.blocked() && s != ServerSession::State::kRcptPending &&
@@ -136,7 +146,7 @@ void Inbound::arm_timer() {
   for_each_upstream([&](Upstream& up) {
     ClientSession& c = up.session();
     if (!c.owes_us()) return;
-    deadline = std::min(deadline, up.last_activity() + o.upstream_timeout_ms);
+    deadline = std::min(deadline, up.last_activity() + wait_limit(c, o));
     deadline = std::min(deadline, now + o.destination_deadline_ms - c.owed_ms(now));
   });
   if (deadline == LLONG_MAX || (timer_ != 0 && timer_at_ <= deadline)) return;
@@ -158,8 +168,8 @@ void Inbound::on_timer() {
     if (!c.owes_us()) return;
     if (c.owed_ms(now) >= o.destination_deadline_ms) {
       late.emplace_back(&c, "destination deadline passed");
-    } else if (now >= up.last_activity() + o.upstream_timeout_ms) {
-      late.emplace_back(&c, "destination timed out");
+    } else if (now >= up.last_activity() + wait_limit(c, o)) {
+      late.emplace_back(&c, c.state() == ClientSession::State::kConnecting ? "connection timed out" : "destination timed out");
     }
   });
   // Failing a leg may end the transaction: collected first. A failed leg
@@ -182,13 +192,14 @@ void Inbound::finish() {
   core_.finished(*this);
 }
 
-std::unique_ptr<Upstream> Inbound::take_upstream(const Endpoint& endpoint) {
+std::unique_ptr<Upstream> Inbound::take_upstream(const Endpoint& endpoint, std::int64_t already_owed) {
   std::unique_ptr<Upstream> up = core_.pool().take(endpoint.text, routing_->hostname, [this] { after_event(); });
   if (up) {
-    up->session().restart_owed_clock();  // its time in the pool, or with another sender, is not this leg's
+    up->session().restart_owed_clock(already_owed);  // its time in the pool, or with another sender, is not this leg's
     return up;
   }
   up = std::make_unique<Upstream>(core_.loop(), endpoint, routing_->hostname, [this] { after_event(); });
+  up->session().restart_owed_clock(already_owed);
   up->start();
   return up;
 }

@@ -14,6 +14,11 @@
 //   before the final ".", so no destination receives the message twice.
 //   Only messages with a Message-ID header take part: identical bytes
 //   without one may well be two messages (a monitor sending the same alert).
+// - Each destination's servers come from the next hop (next_hop.h), best
+//   first; a server that fails before answering MAIL is left for the next
+//   one. A later recipient whose destinations use other servers than the
+//   recipients already accepted gets 452 4.5.3 and comes again in a new
+//   transaction (DESIGN: one DATA answer is always exact per server set).
 // - Connections to a destination go back to the process's UpstreamPool when
 //   a transaction ends cleanly, for any later transaction to the same server.
 // - A destination already accepted in this transaction is not sent again
@@ -99,6 +104,10 @@ class Inbound : public SessionHandler {
     std::unique_ptr<Upstream> upstream;
     bool accepted = false;  // its RCPT, and the sender's recipient, were accepted
     std::string answer;     // the answer to the message, once known
+    std::vector<Endpoint> servers_to_try;  // from the next hop, best first
+    std::size_t next_server = 0;           // the one to try when the current one fails
+    std::string servers;                   // servers_to_try in a form to compare legs by
+    bool mail_answered = false;            // the current server answered MAIL: no more fallback
   };
 
   struct Transaction {
@@ -139,12 +148,16 @@ class Inbound : public SessionHandler {
   void on_timer();
   void finish();
   void forward(RcptDecision decision);
-  void route_destination(std::uint64_t serial, std::size_t leg, Result<Endpoint> endpoint);
+  void route_destination(std::uint64_t serial, std::size_t leg, Result<std::vector<Endpoint>> servers);
+  void open_leg(std::uint64_t serial, std::size_t leg, std::unique_ptr<Upstream> upstream);
+  bool try_next_server(std::uint64_t serial, std::size_t leg, const Reply& failure);
   void destination_answered(std::uint64_t serial, std::size_t leg, std::string reply, bool ok);
   void finish_rcpt();
   void leg_answered(std::uint64_t serial, std::size_t leg, const Reply& reply);
   void finish_message();
-  std::unique_ptr<Upstream> take_upstream(const Endpoint& endpoint);
+  /// A pooled connection to `endpoint`, else a new one; its leg deadline
+  /// counts `already_owed` spent on servers tried before.
+  std::unique_ptr<Upstream> take_upstream(const Endpoint& endpoint, std::int64_t already_owed);
   void release_upstream(std::unique_ptr<Upstream> upstream, bool reset);
   void drop_upstream(std::unique_ptr<Upstream> upstream);
   template <class Fn>
@@ -165,6 +178,8 @@ class Inbound : public SessionHandler {
   EventLoop::TimerId timer_ = 0;
   std::int64_t timer_at_ = 0;
   bool finished_ = false;
+  bool finding_ = false;  // inside NextHop::find: an answer now is written by the caller's after_event
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // watched by callbacks that may outlive us
 };
 
 template <class Fn>

@@ -26,6 +26,15 @@ std::string joined(const std::vector<std::string>& items) {
 
 int severity(std::string_view reply) { return reply.empty() ? 0 : reply[0] - '0'; }
 
+// The servers a leg may use, in a form that compares equal whatever the
+// order (equal MX preferences are shuffled on every lookup).
+std::string servers_key(const std::vector<Endpoint>& servers) {
+  std::vector<std::string> names;
+  for (const Endpoint& e : servers) names.push_back(e.text);
+  std::sort(names.begin(), names.end());
+  return joined(names);
+}
+
 }  // namespace
 
 std::string Inbound::on_mail(const SmtpCommand& mail) {
@@ -85,7 +94,11 @@ void Inbound::forward(RcptDecision d) {
   for (std::string& dest : d.destinations) {
     bool known = false;
     for (const Leg& leg : tx.legs) known |= folded(leg.destination) == folded(dest);
-    if (!known) tx.legs.push_back(Leg{std::move(dest), nullptr, false, {}});
+    if (!known) {
+      Leg leg;
+      leg.destination = std::move(dest);
+      tx.legs.push_back(std::move(leg));
+    }
   }
   std::size_t end = tx.legs.size();
   if (end > kMaxLegs && tx.round_first_leg < end) {
@@ -102,25 +115,81 @@ void Inbound::forward(RcptDecision d) {
   for (std::size_t i = tx.round_first_leg; i < end; ++i) {
     if (!tx_ || tx_->serial != serial) break;
     std::string dest = tx_->legs[i].destination;
-    tx_->routing->next_hop->find(dest, [this, serial, i](Result<Endpoint> e) { route_destination(serial, i, std::move(e)); });
+    std::weak_ptr<char> alive = alive_;  // an MX lookup may answer after this connection is gone
+    finding_ = true;
+    tx_->routing->next_hop->find(dest, [this, alive, serial, i](Result<std::vector<Endpoint>> servers) {
+      if (!alive.lock()) return;
+      route_destination(serial, i, std::move(servers));
+      if (!finding_) after_event();  // an answer from the resolver's event: nobody else writes ours
+    });
+    finding_ = false;
   }
 }
 
-void Inbound::route_destination(std::uint64_t serial, std::size_t leg, Result<Endpoint> endpoint) {
+void Inbound::route_destination(std::uint64_t serial, std::size_t leg, Result<std::vector<Endpoint>> servers) {
   if (!tx_ || tx_->serial != serial || leg >= tx_->legs.size()) return;
   Transaction& tx = *tx_;
-  std::string dest = tx.legs[leg].destination;
-  if (!endpoint.ok()) {
-    LogLine("rcpt-deferred").add("id", tx.id).add("rcpt", tx.rcpt).add("destination", dest)
-        .add("why", endpoint.status().message()).emit();
-    return destination_answered(serial, leg, next_hop_failure_reply(endpoint.status()), false);
+  Leg& l = tx.legs[leg];
+  if (!servers.ok()) {
+    LogLine("rcpt-deferred").add("id", tx.id).add("rcpt", tx.rcpt).add("destination", l.destination)
+        .add("why", servers.status().message()).emit();
+    return destination_answered(serial, leg, next_hop_failure_reply(servers.status()), false);
   }
-  tx.legs[leg].upstream = take_upstream(*endpoint);
+  l.servers = servers_key(*servers);
+  bool same_servers = true;
+  for (const Leg& other : tx.legs) {
+    if (!other.accepted) continue;
+    same_servers = other.servers == l.servers;
+    if (same_servers) break;
+  }
+  if (!same_servers) {
+    return destination_answered(serial, leg, "452 4.5.3 This recipient's mail goes to other servers, send it again in a new transaction", false);
+  }
+  // A connection kept open to one of the servers goes first: it has greeted already.
+  std::unique_ptr<Upstream> up;
+  for (std::size_t i = 0; i < servers->size() && !up; ++i) {
+    up = core_.pool().take((*servers)[i].text, routing_->hostname, [this] { after_event(); });
+    if (up) {
+      up->session().restart_owed_clock();
+      std::rotate(servers->begin(), servers->begin() + static_cast<std::ptrdiff_t>(i), servers->begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    }
+  }
+  l.servers_to_try = std::move(*servers);
+  l.next_server = 1;
+  if (!up) up = take_upstream(l.servers_to_try.front(), 0);
+  open_leg(serial, leg, std::move(up));
+}
+
+void Inbound::open_leg(std::uint64_t serial, std::size_t leg, std::unique_ptr<Upstream> upstream) {
+  Transaction& tx = *tx_;
+  tx.legs[leg].upstream = std::move(upstream);
+  tx.legs[leg].mail_answered = false;
   ClientSession& c = tx.legs[leg].upstream->session();  // freed only after this event, whatever happens below
-  c.mail({*tx.srs_sender, tx.declared_size, tx.body_8bit, tx.smtputf8}, [](const Reply&) {});
-  c.rcpt(dest, [this, serial, leg](const Reply& r) {
+  c.mail({*tx.srs_sender, tx.declared_size, tx.body_8bit, tx.smtputf8}, [this, serial, leg](const Reply& r) {
+    if (r.code != 0 && tx_ && tx_->serial == serial && leg < tx_->legs.size()) tx_->legs[leg].mail_answered = true;
+  });
+  c.rcpt(tx.legs[leg].destination, [this, serial, leg](const Reply& r) {
+    if (r.code == 0 && try_next_server(serial, leg, r)) return;
     destination_answered(serial, leg, relay_rcpt_reply(r), r.positive());
   });
+}
+
+// The server failed before answering MAIL (refused or timed-out connection,
+// a greeting other than 220, EHLO and HELO refused, a lost connection): the
+// next server of the list gets its turn, within what is left of the leg's
+// deadline. An answer to MAIL or RCPT, positive or not, is final.
+bool Inbound::try_next_server(std::uint64_t serial, std::size_t leg, const Reply& failure) {
+  if (!tx_ || tx_->serial != serial || leg >= tx_->legs.size()) return false;
+  Leg& l = tx_->legs[leg];
+  if (!l.upstream || l.mail_answered || l.next_server >= l.servers_to_try.size()) return false;
+  std::int64_t owed = l.upstream->session().owed_ms(EventLoop::now_ms());
+  if (owed >= core_.options().destination_deadline_ms) return false;
+  LogLine("mx-fallback").add("id", tx_->id).add("destination", l.destination).add("endpoint", l.upstream->endpoint())
+      .add("why", failure.text()).add("next", l.servers_to_try[l.next_server].text).emit();
+  drop_upstream(std::move(l.upstream));
+  std::unique_ptr<Upstream> next = take_upstream(l.servers_to_try[l.next_server++], owed);
+  open_leg(serial, leg, std::move(next));
+  return true;
 }
 
 void Inbound::destination_answered(std::uint64_t serial, std::size_t leg, std::string reply, bool ok) {

@@ -148,17 +148,6 @@ Result<std::vector<Endpoint>> plan_endpoints(const std::vector<HostAddresses>& h
   return Status::io_error("no MX host has an address");
 }
 
-std::string mx_failure_reply(const Status& status) {
-  switch (status.code()) {
-    case Status::Code::kNotFound: return "550 5.1.2 Destination domain not found";
-    case Status::Code::kInvalid: return "556 5.1.10 Destination domain does not accept mail (null MX)";
-    case Status::Code::kCorruption: return "550 5.4.4 Destination mail servers are on addresses we do not deliver to";
-    case Status::Code::kOk:
-    case Status::Code::kIoError: break;
-  }
-  return "451 4.4.3 Destination not reachable now, try again later";
-}
-
 std::vector<std::string> local_addresses() {
   std::vector<std::string> out;
   ifaddrs* list = nullptr;

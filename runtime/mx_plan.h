@@ -12,7 +12,7 @@
 //    are refused unless allow_private (tests, private networks).
 //
 // Failures are Status values, turned into the sender's reply by
-// mx_failure_reply: kNotFound 550 5.1.2 (NXDOMAIN, or no MX and no address),
+// next_hop_failure_reply (next_hop.h): kNotFound 550 5.1.2 (NXDOMAIN, or no MX and no address),
 // kInvalid 556 5.1.10 (null MX), kCorruption 550 5.4.4 (every address
 // refused), anything else 451 4.4.3 (SERVFAIL, timeouts).
 //
@@ -79,9 +79,6 @@ const char* non_public_reason(std::span<const std::uint8_t> address);
 /// `lookup_failed`: some address lookup failed (a temporary error when no address is left).
 Result<std::vector<Endpoint>> plan_endpoints(const std::vector<HostAddresses>& hosts, const MxOptions& options,
                                              bool lookup_failed);
-
-/// The sender's reply for a failed plan (see the top of this file).
-std::string mx_failure_reply(const Status& status);
 
 /// The machine's own addresses (getifaddrs), for MxOptions::own_addresses.
 std::vector<std::string> local_addresses();

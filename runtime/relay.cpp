@@ -25,10 +25,32 @@ Relay::~Relay() {
 Status Relay::load() {
   Result<Table> table = loader_();
   if (!table.ok()) return table.status();
-  Result<std::shared_ptr<const RoutingSnapshot>> snapshot = make_snapshot(std::move(*table), routing_.get());
+  Result<std::shared_ptr<const RoutingSnapshot>> snapshot =
+      make_snapshot(std::move(*table), routing_.get(), [this](const RelaySettings& s) { return mx_next_hop(s); });
   if (!snapshot.ok()) return snapshot.status();
   routing_ = std::move(*snapshot);
   return Status::ok_status();
+}
+
+Result<std::unique_ptr<NextHop>> Relay::mx_next_hop(const RelaySettings& settings) {
+  Result<std::vector<Endpoint>> servers = dns_servers(settings.dns_resolver);
+  if (!servers.ok()) return Status::invalid("no deliver_via, and no DNS server for MX lookups: " + servers.status().message());
+  std::string names;
+  for (const Endpoint& e : *servers) names += (names.empty() ? "" : ",") + e.text;
+  std::uint16_t port = settings.upstream_port != 0 ? settings.upstream_port : 25;
+  std::string key = names + "|" + std::to_string(port) + "|" + (settings.allow_private_destinations ? "private" : "public");
+  std::unique_ptr<MxService>& service = mx_services_[key];
+  if (!service) {
+    ResolverOptions r;
+    r.servers = std::move(*servers);
+    MxOptions m;
+    m.port = port;
+    m.allow_private = settings.allow_private_destinations;
+    m.use_ipv6 = has_public_ipv6();
+    m.own_addresses = local_addresses();
+    service = std::make_unique<MxService>(loop_, std::move(r), std::move(m));
+  }
+  return make_mx_next_hop(service->planner, "MX via DNS " + names);
 }
 
 Status Relay::start() {
@@ -50,7 +72,7 @@ Status Relay::start() {
     if (!t.ok()) return t.status();
     listeners_.emplace_back(listener, *t);
     LogLine("listening").add("addr", local_address(listener)).add("hostname", routing_->hostname)
-        .add("next_hop", routing_->next_hop_description).emit();
+        .add("next_hop", routing_->next_hop->description()).emit();
   }
   Status s = loop_.watch_signals({SIGHUP, SIGTERM, SIGINT}, [this](int sig) { on_signal(sig); });
   if (s.ok()) {  // from here on, log lines wait for the end of their batch of events
@@ -137,7 +159,7 @@ void Relay::on_signal(int signal) {
     if (Status s = load(); !s.ok()) {
       LogLine("reload-failed").add("why", s.message()).add("kept", "previous table").emit();
     } else {
-      LogLine("reloaded").add("hostname", routing_->hostname).add("next_hop", routing_->next_hop_description).emit();
+      LogLine("reloaded").add("hostname", routing_->hostname).add("next_hop", routing_->next_hop->description()).emit();
     }
     return;
   }

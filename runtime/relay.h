@@ -8,6 +8,11 @@
 //   bad deliver_via), is logged and the old one keeps serving.
 // - SIGTERM/SIGINT: the listeners close, idle sessions get 421, sessions in a
 //   transaction finish it first; after shutdown_grace_ms the rest are cut.
+// - Without deliver_via, destinations are found by MX lookups (next_hop.h):
+//   the relay owns one resolver and planner per DNS setting (servers, port,
+//   allow_private_destinations) it has seen, kept for its whole life, so a
+//   reload never abandons a lookup in flight and never frees a resolver from
+//   inside its own callback.
 // - Connection limits: beyond max_connections in all, or
 //   max_connections_per_ip from one address, a new connection gets
 //   `421 4.7.0` and is closed.
@@ -17,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -24,6 +30,8 @@
 
 #include "runtime/event_loop.h"
 #include "runtime/inbound.h"
+#include "runtime/mx_plan.h"
+#include "runtime/resolver.h"
 #include "runtime/relay_options.h"
 #include "runtime/routing_snapshot.h"
 
@@ -53,7 +61,14 @@ class Relay : public RelayCore {
   void finished(Inbound& inbound) override;
 
  private:
+  struct MxService {
+    MxService(EventLoop& loop, ResolverOptions r, MxOptions m) : resolver(loop, std::move(r)), planner(resolver, std::move(m)) {}
+    Resolver resolver;
+    MxPlanner planner;
+  };
+
   Status load();
+  Result<std::unique_ptr<NextHop>> mx_next_hop(const RelaySettings& settings);
   void accept_on(int listener);
   void pause_listener(int listener);
   void on_signal(int signal);
@@ -69,6 +84,7 @@ class Relay : public RelayCore {
   std::unordered_map<std::string, std::size_t> per_ip_;
   DeliveryMemory delivered_;
   UpstreamPool pool_{loop_};
+  std::map<std::string, std::unique_ptr<MxService>> mx_services_;  // by DNS setting; see above
   bool stopping_ = false;
   std::uint64_t ids_ = 0;
   std::string id_prefix_;

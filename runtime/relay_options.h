@@ -18,6 +18,9 @@ struct RelayOptions {
   // well inside the sender's own timeouts (5 min for RCPT, 10 min after the
   // message), so the sender hears our 4xx before it gives up.
   std::int64_t upstream_timeout_ms = 100000;
+  // A destination that has not accepted the TCP connection by then is given
+  // up for the next MX host, as Postfix's smtp_connect_timeout (30 s).
+  std::int64_t connect_timeout_ms = 30000;
   // All the waits for one destination in one transaction, added up (from
   // opening the leg to the answer to the message; the sender's own time, such
   // as its sending the message, does not count). The sender stands behind

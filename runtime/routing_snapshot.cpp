@@ -20,7 +20,8 @@ Result<std::vector<std::string>> read_srs_secrets(const std::string& path) {
   return secrets;
 }
 
-Result<std::shared_ptr<const RoutingSnapshot>> make_snapshot(Table table, const RoutingSnapshot* previous) {
+Result<std::shared_ptr<const RoutingSnapshot>> make_snapshot(Table table, const RoutingSnapshot* previous,
+                                                             const MxNextHopMaker& make_mx) {
   auto s = std::make_shared<RoutingSnapshot>();
   RelaySettings settings = table.settings();
   s->hostname = std::string(settings.hostname);
@@ -42,11 +43,13 @@ Result<std::shared_ptr<const RoutingSnapshot>> make_snapshot(Table table, const 
   if (!settings.deliver_via.empty()) {
     Result<Endpoint> via = parse_endpoint(settings.deliver_via);
     if (!via.ok()) return Status::invalid("deliver_via: " + via.status().message());
-    s->next_hop_description = "deliver_via " + via->text;
     s->next_hop = make_smarthost(std::move(*via));
+  } else if (make_mx) {
+    Result<std::unique_ptr<NextHop>> mx = make_mx(settings);
+    if (!mx.ok()) return mx.status();
+    s->next_hop = std::move(*mx);
   } else {
-    s->next_hop_description = "no deliver_via and no MX resolver yet: forwarded recipients get 451 4.4.3";
-    s->next_hop = make_unroutable("no deliver_via is set and MX lookups are not available");
+    return Status::invalid("no deliver_via is set and MX lookups are not available here");
   }
   s->table = std::move(table);
   return std::shared_ptr<const RoutingSnapshot>(std::move(s));

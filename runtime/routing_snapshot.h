@@ -5,6 +5,7 @@
 // (SIGHUP) swaps tables between transactions and never under one.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,6 @@ struct RoutingSnapshot {
   SessionLimits limits;
   std::vector<std::string> listen;
   std::unique_ptr<NextHop> next_hop;
-  std::string next_hop_description;  // for the log: "deliver_via 127.0.0.1:2525" or why there is none
   std::string secret_file;
   std::vector<std::string> secrets;
 };
@@ -34,10 +34,16 @@ struct RoutingSnapshot {
 /// ignored; the first signs) from `path`.
 Result<std::vector<std::string>> read_srs_secrets(const std::string& path);
 
-/// Builds a snapshot; fails when the secret file cannot be read or deliver_via
-/// is malformed. When `previous` names the same secret file and it cannot be
+/// Makes the MX next hop for a table without deliver_via, from its settings
+/// (dns_resolver, upstream_port, allow_private_destinations).
+using MxNextHopMaker = std::function<Result<std::unique_ptr<NextHop>>(const RelaySettings&)>;
+
+/// Builds a snapshot; fails when the secret file cannot be read, deliver_via
+/// is malformed, or there is no deliver_via and `make_mx` fails (or is
+/// empty: nothing to deliver through). When `previous` names the same secret file and it cannot be
 /// read now (after --user dropped the privileges that could), its secrets
 /// are kept: a reload must not need root.
-Result<std::shared_ptr<const RoutingSnapshot>> make_snapshot(Table table, const RoutingSnapshot* previous = nullptr);
+Result<std::shared_ptr<const RoutingSnapshot>> make_snapshot(Table table, const RoutingSnapshot* previous = nullptr,
+                                                             const MxNextHopMaker& make_mx = {});
 
 }  // namespace emailroute

@@ -224,7 +224,10 @@ class Relay:
             raise AssertionError("the relay did not start:\n" + self.log())
 
     def write_config(self, size="1MiB", sales="alice@dest.test", text=None):
-        via = 'deliver_via = "127.0.0.1:%d"' % self.mx_port if self.mx_port else ""
+        # Without a destination port: MX lookups, asked of a closed loopback port
+        # (never of the machine's own resolver), so they fail at once.
+        via = ('deliver_via = "127.0.0.1:%d"' % self.mx_port if self.mx_port
+               else 'dns_resolver = "127.0.0.1:%d"' % free_port())
         text = text if text is not None else CONFIG.format(size=size, sales=sales, deliver_via=via)
         with open(self.config, "w") as f:
             f.write(text)

@@ -1,6 +1,7 @@
 // MX rules (RFC 5321 §5.1, RFC 7505) on answers made by hand, the address
 // refusals, the replies, and the whole lookup against a fake server.
 #include "runtime/mx_plan.h"
+#include "runtime/next_hop.h"
 
 #include <doctest/doctest.h>
 
@@ -82,7 +83,7 @@ TEST_CASE("mx: no MX means the domain itself; NXDOMAIN, failures and null MX are
   CHECK(mx_hosts("d.test", answer({}, DnsOutcome::kFailed), random).status().code() == Status::Code::kIoError);
   Result<std::vector<MxHost>> null_mx = mx_hosts("d.test", answer({mx("d.test.", 0, ".")}), random);
   CHECK(null_mx.status().code() == Status::Code::kInvalid);
-  CHECK(mx_failure_reply(null_mx.status()) == "556 5.1.10 Destination domain does not accept mail (null MX)");
+  CHECK(next_hop_failure_reply(null_mx.status()) == "556 5.1.10 Destination domain does not accept mail (null MX)");
   Result<std::vector<MxHost>> mixed = mx_hosts("d.test", answer({mx("d.test.", 0, "."), mx("d.test.", 5, "m.test.")}), random);
   REQUIRE(mixed.ok());
   CHECK(names(*mixed) == std::vector<std::string>{"m.test."});
@@ -161,7 +162,7 @@ TEST_CASE("mx: refuses loopback, private and our own addresses unless allowed") 
   CHECK(plan.status().code() == Status::Code::kCorruption);
   CHECK(plan.status().message().find("a.test. 127.0.0.1 is loopback") != std::string::npos);
   CHECK(plan.status().message().find("b.test. 192.0.2.77 is one of our own addresses") != std::string::npos);
-  CHECK(mx_failure_reply(plan.status()).rfind("550 5.4.4 ", 0) == 0);
+  CHECK(next_hop_failure_reply(plan.status()).rfind("550 5.4.4 ", 0) == 0);
   HostAddresses mixed{MxHost{"c.test.", 10, false}, {}, {{10, 0, 0, 1}, {192, 0, 2, 5}}};
   CHECK(texts(*plan_endpoints({mixed}, o, false)) == std::vector<std::string>{"192.0.2.5:25"});
   o.allow_private = true;
@@ -175,12 +176,12 @@ TEST_CASE("mx: a domain without MX or address is not found; failed lookups are t
   HostAddresses bare{MxHost{"d.test.", 0, true}, {}, {}};
   Result<std::vector<Endpoint>> plan = plan_endpoints({bare}, o, false);
   CHECK(plan.status().code() == Status::Code::kNotFound);
-  CHECK(mx_failure_reply(plan.status()) == "550 5.1.2 Destination domain not found");
+  CHECK(next_hop_failure_reply(plan.status()) == "550 5.1.2 Destination domain not found");
   CHECK(plan_endpoints({bare}, o, true).status().code() == Status::Code::kIoError);
   HostAddresses named{MxHost{"m.test.", 10, false}, {}, {}};
   Result<std::vector<Endpoint>> none = plan_endpoints({named}, o, false);
   CHECK(none.status().code() == Status::Code::kIoError);
-  CHECK(mx_failure_reply(none.status()) == "451 4.4.3 Destination not reachable now, try again later");
+  CHECK(next_hop_failure_reply(none.status()) == "451 4.4.3 Destination not reachable now, try again later");
 }
 
 // A fake server answering from a table "name./TYPE" → records; other questions get NXDOMAIN.

@@ -19,7 +19,8 @@ std::shared_ptr<const RoutingSnapshot> snapshot(const std::string& extra_relay =
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "srs.key") << "tops3cr3t\n";
   std::string source =
-      "[relay]\nhostname = \"mx.example.net\"\nsrs_domain = \"example.net\"\nsrs_secret_file = \"srs.key\"\n" +
+      "[relay]\nhostname = \"mx.example.net\"\nsrs_domain = \"example.net\"\nsrs_secret_file = \"srs.key\"\n"
+      "deliver_via = \"127.0.0.1:2525\"\n" +
       extra_relay +
       "[domains.\"example.com\"]\n"
       "[domains.\"example.com\".addresses]\n"

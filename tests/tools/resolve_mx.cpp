@@ -16,6 +16,7 @@
 
 #include "runtime/event_loop.h"
 #include "runtime/mx_plan.h"
+#include "runtime/next_hop.h"
 #include "runtime/resolver.h"
 
 using namespace emailroute;
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
         line += " ok";
         for (const Endpoint& e : *plan) line += " " + e.text;
       } else {
-        line += " fail " + mx_failure_reply(plan.status()) + " | " + plan.status().message();
+        line += " fail " + next_hop_failure_reply(plan.status()) + " | " + plan.status().message();
       }
       lines[i] = line;
       done_one();
