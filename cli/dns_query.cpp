@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/ldns_server.h"
+
 namespace emailroute::cli {
 namespace {
 
@@ -75,35 +77,6 @@ std::string value_of(const ldns_rr* rr, DnsType type) {
   return "";
 }
 
-// "IP", "IP:PORT", "[IP6]:PORT" → address and port.
-bool split_server(const std::string& server, std::string& ip, int& port) {
-  port = 53;
-  std::string rest;
-  if (!server.empty() && server[0] == '[') {
-    std::size_t close = server.find(']');
-    if (close == std::string::npos) return false;
-    ip = server.substr(1, close - 1);
-    rest = server.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return false;
-  } else if (std::count(server.begin(), server.end(), ':') == 1) {
-    std::size_t colon = server.find(':');
-    ip = server.substr(0, colon);
-    rest = server.substr(colon);
-  } else {
-    ip = server;
-  }
-  if (!rest.empty()) {
-    if (rest.size() < 2 || rest.size() > 6) return false;
-    port = 0;
-    for (std::size_t i = 1; i < rest.size(); ++i) {
-      if (rest[i] < '0' || rest[i] > '9') return false;
-      port = port * 10 + (rest[i] - '0');
-    }
-    if (port < 1 || port > 65535) return false;
-  }
-  return !ip.empty();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<LdnsLookup>> LdnsLookup::create(const std::string& server) {
@@ -112,29 +85,9 @@ Result<std::unique_ptr<LdnsLookup>> LdnsLookup::create(const std::string& server
     ldns_status st = ldns_resolver_new_frm_file(&res, nullptr);
     if (st != LDNS_STATUS_OK) return Status::io_error(std::string("/etc/resolv.conf: ") + ldns_get_errorstr_by_id(st));
   } else {
-    std::string ip;
-    int port = 53;
-    if (!split_server(server, ip, port)) return Status::invalid("not IP[:PORT]: " + server);
-    ldns_rdf* addr = nullptr;
-    if (ldns_str2rdf_a(&addr, ip.c_str()) == LDNS_STATUS_OK) {
-      ldns_rdf_set_type(addr, LDNS_RDF_TYPE_A);
-    } else if (ldns_str2rdf_aaaa(&addr, ip.c_str()) == LDNS_STATUS_OK) {
-      ldns_rdf_set_type(addr, LDNS_RDF_TYPE_AAAA);
-    } else {
-      return Status::invalid("not an IP address: " + ip);
-    }
-    res = ldns_resolver_new();
-    if (res == nullptr) {
-      ldns_rdf_deep_free(addr);
-      return Status::io_error("out of memory");
-    }
-    ldns_status st = ldns_resolver_push_nameserver(res, addr);
-    ldns_rdf_deep_free(addr);
-    if (st != LDNS_STATUS_OK) {
-      ldns_resolver_deep_free(res);
-      return Status::invalid(std::string("nameserver ") + server + ": " + ldns_get_errorstr_by_id(st));
-    }
-    ldns_resolver_set_port(res, static_cast<std::uint16_t>(port));
+    Result<ldns_resolver*> one = resolver_for_server(server);
+    if (!one.ok()) return Status::invalid("--resolver: " + one.status().message());
+    res = *one;
   }
   if (ldns_resolver_nameserver_count(res) == 0) {
     ldns_resolver_deep_free(res);

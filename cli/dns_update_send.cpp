@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cli/ldns_server.h"
+
 namespace emailroute::cli {
 namespace {
 
@@ -34,33 +36,6 @@ std::string rr_line(const ldns_rr* rr) {
 std::string rcode_name(ldns_pkt_rcode rcode) {
   const ldns_lookup_table* lt = ldns_lookup_by_id(ldns_rcodes, rcode);
   return lt ? lt->name : "rcode " + std::to_string(static_cast<int>(rcode));
-}
-
-// "IP", "IP:PORT", "[IP6]:PORT" → address and port.
-bool split_server(const std::string& server, std::string& ip, int& port) {
-  port = 53;
-  std::string rest;
-  if (!server.empty() && server[0] == '[') {
-    std::size_t close = server.find(']');
-    if (close == std::string::npos) return false;
-    ip = server.substr(1, close - 1);
-    rest = server.substr(close + 1);
-  } else if (std::count(server.begin(), server.end(), ':') == 1) {
-    ip = server.substr(0, server.find(':'));
-    rest = server.substr(server.find(':'));
-  } else {
-    ip = server;
-  }
-  if (!rest.empty()) {
-    if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) return false;
-    port = 0;
-    for (std::size_t i = 1; i < rest.size(); ++i) {
-      if (rest[i] < '0' || rest[i] > '9') return false;
-      port = port * 10 + (rest[i] - '0');
-    }
-    if (port < 1 || port > 65535) return false;
-  }
-  return !ip.empty();
 }
 
 // What two records are compared by: TXT by the bytes of its strings joined
@@ -111,25 +86,12 @@ std::string tsig_error(const ldns_pkt* reply) {
   }
 }
 
-// A resolver asking only ip:port over TCP (an update or a big RRset never
-// truncates), without recursion; nullptr when `ip` is not an address.
-ldns_resolver* new_resolver(const std::string& ip, int port) {
-  ldns_rdf* addr = nullptr;
-  if (ldns_str2rdf_a(&addr, ip.c_str()) == LDNS_STATUS_OK) {
-    ldns_rdf_set_type(addr, LDNS_RDF_TYPE_A);
-  } else if (ldns_str2rdf_aaaa(&addr, ip.c_str()) == LDNS_STATUS_OK) {
-    ldns_rdf_set_type(addr, LDNS_RDF_TYPE_AAAA);
-  } else {
-    return nullptr;
-  }
-  ldns_resolver* res = ldns_resolver_new();
-  if (res == nullptr || ldns_resolver_push_nameserver(res, addr) != LDNS_STATUS_OK) {
-    ldns_rdf_deep_free(addr);
-    if (res) ldns_resolver_deep_free(res);
-    return nullptr;
-  }
-  ldns_rdf_deep_free(addr);
-  ldns_resolver_set_port(res, static_cast<std::uint16_t>(port));
+// A resolver asking only `server` over TCP (an update or a big RRset never
+// truncates), without recursion.
+Result<ldns_resolver*> new_resolver(const std::string& server) {
+  Result<ldns_resolver*> one = resolver_for_server(server);
+  if (!one.ok()) return one.status();
+  ldns_resolver* res = *one;
   ldns_resolver_set_timeout(res, timeval{kTimeoutSeconds, 0});
   ldns_resolver_set_retry(res, 1);
   ldns_resolver_set_retrans(res, 1);
@@ -143,20 +105,17 @@ ldns_resolver* new_resolver(const std::string& ip, int port) {
 }  // namespace
 
 Result<std::unique_ptr<UpdateServer>> UpdateServer::create(const std::string& server, const TsigKey& key) {
-  std::string ip;
-  int port = 53;
-  if (!split_server(server, ip, port)) return Status::invalid("--server: not IP[:PORT]: " + server);
-  ldns_resolver* query = new_resolver(ip, port);
-  if (query == nullptr) return Status::invalid("--server: not an IP address: " + ip);
-  ldns_resolver* update = new_resolver(ip, port);
-  if (update == nullptr) {
-    ldns_resolver_deep_free(query);
-    return Status::io_error("out of memory");
+  Result<ldns_resolver*> query = new_resolver(server);
+  if (!query.ok()) return Status::invalid("--server: " + query.status().message());
+  Result<ldns_resolver*> update = new_resolver(server);
+  if (!update.ok()) {
+    ldns_resolver_deep_free(*query);
+    return update.status();
   }
-  ldns_resolver_set_tsig_keyname(update, key.name.c_str());
-  ldns_resolver_set_tsig_algorithm(update, key.algorithm.c_str());
-  ldns_resolver_set_tsig_keydata(update, key.secret.c_str());
-  return std::unique_ptr<UpdateServer>(new UpdateServer(query, update));
+  ldns_resolver_set_tsig_keyname(*update, key.name.c_str());
+  ldns_resolver_set_tsig_algorithm(*update, key.algorithm.c_str());
+  ldns_resolver_set_tsig_keydata(*update, key.secret.c_str());
+  return std::unique_ptr<UpdateServer>(new UpdateServer(*query, *update));
 }
 
 UpdateServer::~UpdateServer() {

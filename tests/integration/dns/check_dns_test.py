@@ -282,7 +282,7 @@ def main():
         # Usage errors and an unreadable config are exit 2 too.
         p, _ = run(binary, os.path.join(root, "nonexistent.toml"), resolver)
         p2, _ = run(binary, config, "not-an-address")
-        ok = p.returncode == 2 and p2.returncode == 2 and "not an IP address" in p2.stderr
+        ok = p.returncode == 2 and p2.returncode == 2 and "--resolver" in p2.stderr and "not a numeric IP address" in p2.stderr
         print(("ok   " if ok else "FAIL ") + "unreadable config and bad --resolver")
         if not ok:
             failures.append("usage")
