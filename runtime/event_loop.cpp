@@ -49,6 +49,13 @@ void EventLoop::modify(Token token, std::uint32_t events) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, it->second.fd, &ev) == 0) it->second.events = events;
 }
 
+void EventLoop::close_watched(Token token) {
+  auto it = watches_.find(token);
+  if (it == watches_.end()) return;
+  close(it->second.fd);
+  watches_.erase(it);
+}
+
 void EventLoop::unwatch(Token token) {
   auto it = watches_.find(token);
   if (it == watches_.end()) return;

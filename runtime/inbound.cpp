@@ -25,10 +25,7 @@ Inbound::Inbound(RelayCore& core, int fd, std::string peer, std::string peer_ip)
 
 Inbound::~Inbound() {
   if (timer_ != 0) core_.loop().cancel_timer(timer_);
-  if (fd_ >= 0) {
-    core_.loop().unwatch(token_);
-    close(fd_);
-  }
+  if (fd_ >= 0) core_.loop().close_watched(token_);
 }
 
 Status Inbound::start() {
@@ -186,8 +183,7 @@ void Inbound::finish() {
   if (tx_) end_transaction("connection closed");
   if (timer_ != 0) core_.loop().cancel_timer(timer_);
   timer_ = 0;
-  core_.loop().unwatch(token_);
-  close(fd_);
+  core_.loop().close_watched(token_);
   fd_ = -1;
   core_.finished(*this);
 }

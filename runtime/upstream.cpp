@@ -20,8 +20,7 @@ Upstream::~Upstream() { close_socket(); }
 
 void Upstream::close_socket() {
   if (fd_ < 0) return;
-  loop_.unwatch(token_);
-  close(fd_);
+  loop_.close_watched(token_);
   fd_ = -1;
 }
 
