@@ -145,18 +145,12 @@ void Inbound::route_destination(std::uint64_t serial, std::size_t leg, Result<st
   if (!same_servers) {
     return destination_answered(serial, leg, "452 4.5.3 This recipient's mail goes to other servers, send it again in a new transaction", false);
   }
-  // A connection kept open to one of the servers goes first: it has greeted already.
-  std::unique_ptr<Upstream> up;
-  for (std::size_t i = 0; i < servers->size() && !up; ++i) {
-    up = core_.pool().take((*servers)[i].text, routing_->hostname, [this] { after_event(); });
-    if (up) {
-      up->session().restart_owed_clock();
-      std::rotate(servers->begin(), servers->begin() + static_cast<std::ptrdiff_t>(i), servers->begin() + static_cast<std::ptrdiff_t>(i) + 1);
-    }
-  }
+  // Only the best server is looked for among the connections kept open: a
+  // backup MX is used when the ones before it fail, never just because a
+  // connection to it happens to be open.
   l.servers_to_try = std::move(*servers);
   l.next_server = 1;
-  if (!up) up = take_upstream(l.servers_to_try.front(), 0);
+  std::unique_ptr<Upstream> up = take_upstream(l.servers_to_try.front(), 0);
   open_leg(serial, leg, std::move(up));
 }
 
