@@ -188,13 +188,17 @@ void Inbound::finish() {
   core_.finished(*this);
 }
 
-std::unique_ptr<Upstream> Inbound::take_upstream(const Endpoint& endpoint, std::int64_t already_owed) {
+std::unique_ptr<Upstream> Inbound::take_upstream(const Endpoint& endpoint) {
   std::unique_ptr<Upstream> up = core_.pool().take(endpoint.text, routing_->hostname, [this] { after_event(); });
   if (up) {
-    up->session().restart_owed_clock(already_owed);  // its time in the pool, or with another sender, is not this leg's
+    up->session().restart_owed_clock();  // its time in the pool, or with another sender, is not this leg's
     return up;
   }
-  up = std::make_unique<Upstream>(core_.loop(), endpoint, routing_->hostname, [this] { after_event(); });
+  return new_upstream(endpoint, 0);
+}
+
+std::unique_ptr<Upstream> Inbound::new_upstream(const Endpoint& endpoint, std::int64_t already_owed) {
+  auto up = std::make_unique<Upstream>(core_.loop(), endpoint, routing_->hostname, [this] { after_event(); });
   up->session().restart_owed_clock(already_owed);
   up->start();
   return up;

@@ -107,7 +107,7 @@ class Inbound : public SessionHandler {
     std::vector<Endpoint> servers_to_try;  // from the next hop, best first
     std::size_t next_server = 0;           // the one to try when the current one fails
     std::string servers;                   // servers_to_try in a form to compare legs by
-    bool mail_answered = false;            // the current server answered MAIL: no more fallback
+    int mail_reply = -1;                   // the current server's answer to MAIL; -1: none yet
   };
 
   struct Transaction {
@@ -150,14 +150,16 @@ class Inbound : public SessionHandler {
   void forward(RcptDecision decision);
   void route_destination(std::uint64_t serial, std::size_t leg, Result<std::vector<Endpoint>> servers);
   void open_leg(std::uint64_t serial, std::size_t leg, std::unique_ptr<Upstream> upstream);
-  bool try_next_server(std::uint64_t serial, std::size_t leg, const Reply& failure);
+  bool try_again(std::uint64_t serial, std::size_t leg, const Reply& failure);
   void destination_answered(std::uint64_t serial, std::size_t leg, std::string reply, bool ok);
   void finish_rcpt();
   void leg_answered(std::uint64_t serial, std::size_t leg, const Reply& reply);
   void finish_message();
-  /// A pooled connection to `endpoint`, else a new one; its leg deadline
-  /// counts `already_owed` spent on servers tried before.
-  std::unique_ptr<Upstream> take_upstream(const Endpoint& endpoint, std::int64_t already_owed);
+  /// A pooled connection to `endpoint`, else a new one.
+  std::unique_ptr<Upstream> take_upstream(const Endpoint& endpoint);
+  /// A new connection to `endpoint`; its leg deadline counts `already_owed`,
+  /// spent on the connections tried before it.
+  std::unique_ptr<Upstream> new_upstream(const Endpoint& endpoint, std::int64_t already_owed);
   void release_upstream(std::unique_ptr<Upstream> upstream, bool reset);
   void drop_upstream(std::unique_ptr<Upstream> upstream);
   template <class Fn>

@@ -38,6 +38,10 @@ class Upstream {
   void set_on_event(std::function<void()> on_event) { on_event_ = std::move(on_event); }
   const std::string& helo_name() const { return helo_name_; }
   const std::string& endpoint() const { return endpoint_.text; }
+  /// Taken from the pool: it served a transaction before (the server may have
+  /// given up on it since).
+  bool reused() const { return reused_; }
+  void mark_reused() { reused_ = true; }
   /// Milliseconds (EventLoop::now_ms) of the last byte read or written.
   std::int64_t last_activity() const { return last_activity_; }
 
@@ -53,6 +57,7 @@ class Upstream {
   int fd_ = -1;
   EventLoop::Token token_ = 0;
   bool connecting_ = false;
+  bool reused_ = false;
   std::int64_t last_activity_ = 0;
 };
 

@@ -22,6 +22,7 @@ std::unique_ptr<Upstream> UpstreamPool::take(const std::string& endpoint, const 
       std::unique_ptr<Upstream> taken = std::move(idle_[i]);
       idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
       taken->set_on_event(std::move(on_event));
+      taken->mark_reused();
       return taken;
     }
   }

@@ -101,13 +101,16 @@ class RawMX:
     the connection after some message bytes ("drop") or never answers a RCPT
     ("stall"); or ("slow") answers everything, each reply `delay` seconds
     late and the 354 `data_delay` late, and records in `ended` whether each
-    message it read until the relay hung up had its final dot."""
+    message it read until the relay hung up had its final dot; or ("once",
+    "once-silent") takes one message per connection (counted in `messages`)
+    and meets the next MAIL on it with 421 and a hang-up, or a bare hang-up."""
 
     def __init__(self, mode, delay=0.0, data_delay=0.0):
         self.mode = mode
         self.delay = delay
         self.data_delay = data_delay
         self.ended = []
+        self.messages = 0
         self.port = free_port()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -132,6 +135,7 @@ class RawMX:
             time.sleep(self.delay)
             conn.sendall(b"220 raw.test ESMTP\r\n")
             buf = b""
+            served = False  # "once": this connection has taken its message
             while True:
                 data = conn.recv(65536)
                 if not data:
@@ -145,6 +149,23 @@ class RawMX:
                         return
                     if verb == b"DATA" and self.mode == "slow":
                         return self._slow_data(conn, buf)
+                    if self.mode.startswith("once"):
+                        if verb == b"MAIL" and served:
+                            if self.mode == "once":
+                                conn.sendall(b"421 4.7.0 one message per connection\r\n")
+                            return
+                        if verb == b"DATA":
+                            conn.sendall(b"354 go ahead\r\n")
+                            while b"\r\n.\r\n" not in buf:
+                                data = conn.recv(65536)
+                                if not data:
+                                    return
+                                buf += data
+                            buf = buf.split(b"\r\n.\r\n", 1)[1]
+                            served = True
+                            self.messages += 1
+                            conn.sendall(b"250 ok\r\n")
+                            continue
                     time.sleep(self.delay)
                     if verb == b"DATA":
                         conn.sendall(b"354 go ahead\r\n")

@@ -252,6 +252,23 @@ def answers_451_when_the_destination_is_down_drops_or_stalls(mx, relay):
 
 
 @test
+def reconnects_when_the_destination_gave_up_a_kept_open_connection(mx, relay):
+    for mode, why in (("once", "one message per connection"), ("once-silent", "closed the connection")):
+        raw = RawMX(mode)
+        r = Relay(BINARY, ROOT, raw.port)
+        try:
+            for n in range(3):  # the 2nd and 3rd find the kept-open connection given up
+                answers, result = send(r, ["sales@example.com"], message(subject="m%d" % n))
+                assert [a[0] for a in answers] == [250] and result[0] == 250, (mode, n, answers, result)
+            wait_for(lambda: raw.messages == 3, "three messages at the destination")
+            wait_for(lambda: r.log().count("event=reconnect") == 2, "two reconnect log lines")
+            assert why in r.log().split("event=reconnect")[1].split("\n")[0], r.log()
+        finally:
+            r.stop()
+            raw.stop()
+
+
+@test
 def answers_451_when_a_slow_destination_passes_the_leg_deadline(mx, relay):
     # Every reply comes inside the per-wait timeout (1.5 s), but their sum
     # passes the leg's deadline (2 s): at the RCPT when each reply takes 0.6 s
