@@ -14,7 +14,9 @@ runner kills what is left even when a test fails.
 """
 
 import os
+import random
 import signal
+import smtplib
 import socket
 import subprocess
 import threading
@@ -303,6 +305,44 @@ class Raw:
 
     def close(self):
         self.sock.close()
+
+
+def message(subject="hello", body="Body line\r\n"):
+    """A small message with a fresh Message-ID."""
+    return ("From: Bob <bob@sender.test>\r\nTo: sales@example.com\r\nSubject: %s\r\n"
+            "Message-ID: <%d@sender.test>\r\nDate: Sat, 28 Nov 2026 08:00:00 +0000\r\n\r\n%s"
+            % (subject, random.getrandbits(64), body)).encode()
+
+
+def client(relay):
+    s = smtplib.SMTP("127.0.0.1", relay.port, timeout=TIMEOUT)
+    s.ehlo("sender.test")
+    return s
+
+
+def send(relay, rcpts, data, sender="bob@sender.test"):
+    """One transaction, ended with QUIT; returns (rcpt replies, data reply or None)."""
+    s = client(relay)
+    try:
+        s.mail(sender)
+        answers = [s.rcpt(r) for r in rcpts]
+        result = s.data(data) if any(code == 250 for code, _ in answers) else None
+        try:
+            s.quit()
+        except smtplib.SMTPException:
+            pass
+        return answers, result
+    finally:
+        s.close()
+
+
+def split_received(content):
+    """Our Received: header (its folded lines) and the rest."""
+    assert content.startswith(b"Received: from "), content[:80]
+    end = content.index(b"\r\n")
+    while content[end + 2:end + 3] in (b"\t", b" "):
+        end = content.index(b"\r\n", end + 2)
+    return content[:end + 2], content[end + 2:]
 
 
 def kill_all():

@@ -9,7 +9,6 @@ import os
 import random
 import shutil
 import signal
-import smtplib
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,8 @@ import traceback
 
 import dkim
 
-from peers import MX, RawMX, Raw, Relay, SRS_SECRET, TIMEOUT, free_port, kill_all, wait_for
+from peers import (MX, RawMX, Raw, Relay, SRS_SECRET, TIMEOUT, client, free_port, kill_all, message, send,
+                   split_received, wait_for)
 
 BUILD = os.path.abspath(sys.argv[1])
 BINARY = os.path.join(BUILD, "emailroute")
@@ -31,39 +31,6 @@ TESTS = []
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def message(subject="hello", body="Body line\r\n"):
-    return ("From: Bob <bob@sender.test>\r\nTo: sales@example.com\r\nSubject: %s\r\n"
-            "Message-ID: <%d@sender.test>\r\nDate: Sat, 28 Nov 2026 08:00:00 +0000\r\n\r\n%s"
-            % (subject, random.getrandbits(64), body)).encode()
-
-
-def client(relay):
-    s = smtplib.SMTP("127.0.0.1", relay.port, timeout=TIMEOUT)
-    s.ehlo("sender.test")
-    return s
-
-
-def send(relay, rcpts, data, sender="bob@sender.test"):
-    """One transaction; returns (rcpt replies, data reply or None)."""
-    s = client(relay)
-    try:
-        s.mail(sender)
-        answers = [s.rcpt(r) for r in rcpts]
-        result = s.data(data) if any(code == 250 for code, _ in answers) else None
-        return answers, result
-    finally:
-        s.close()
-
-
-def split_received(content):
-    """Our Received: header (its folded lines) and the rest."""
-    assert content.startswith(b"Received: from "), content[:80]
-    end = content.index(b"\r\n")
-    while content[end + 2:end + 3] == b"\t":
-        end = content.index(b"\r\n", end + 2)
-    return content[:end + 2], content[end + 2:]
 
 
 def srs_reverse_with_perl(address):

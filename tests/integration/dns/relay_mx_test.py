@@ -9,10 +9,8 @@ Usage: /usr/bin/python3 relay_mx_test.py BUILD_DIR [NAME_SUBSTRING]
 """
 
 import os
-import random
 import re
 import shutil
-import smtplib
 import socket
 import sys
 import tempfile
@@ -27,8 +25,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from check_dns_test import Nsd  # noqa: E402  (the same NSD set-up as check-dns)
-from peers import (MX, Raw, Relay, TIMEOUT, _Handler, _LongLineSMTP, kill_all,  # noqa: E402
-                   wait_for)
+from peers import (MX, Raw, Relay, TIMEOUT, _Handler, _LongLineSMTP, client, kill_all,  # noqa: E402
+                   message, send, split_received, wait_for)
 
 if len(sys.argv) < 2:
     print("usage: relay_mx_test.py BUILD_DIR [NAME_SUBSTRING]", file=sys.stderr)
@@ -192,43 +190,6 @@ def shared_port():
         except OSError:
             continue
     raise RuntimeError("no port free on every loopback address")
-
-
-def message(subject="hello", body="Body line\r\n"):
-    return ("From: Bob <bob@sender.test>\r\nTo: sales@example.com\r\nSubject: %s\r\n"
-            "Message-ID: <%d@sender.test>\r\nDate: Sat, 28 Nov 2026 08:00:00 +0000\r\n\r\n%s"
-            % (subject, random.getrandbits(64), body)).encode()
-
-
-def client(relay):
-    s = smtplib.SMTP("127.0.0.1", relay.port, timeout=TIMEOUT)
-    s.ehlo("sender.test")
-    return s
-
-
-def send(relay, rcpts, data, sender="bob@sender.test"):
-    """One transaction; returns (rcpt replies, data reply or None)."""
-    s = client(relay)
-    try:
-        s.mail(sender)
-        answers = [s.rcpt(r) for r in rcpts]
-        result = s.data(data) if any(code == 250 for code, _ in answers) else None
-        try:
-            s.quit()
-        except smtplib.SMTPException:
-            pass
-        return answers, result
-    finally:
-        s.close()
-
-
-def split_received(content):
-    """Our Received: header (its folded lines) and the rest."""
-    assert content.startswith(b"Received: from "), content[:80]
-    end = content.index(b"\r\n")
-    while content[end + 2:end + 3] in (b"\t", b" "):
-        end = content.index(b"\r\n", end + 2)
-    return content[:end + 2], content[end + 2:]
 
 
 def log_events(relay, event):
