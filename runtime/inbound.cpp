@@ -117,8 +117,6 @@ void Inbound::flush_sender() {
 // When activity has moved a deadline on, the timer fires early, finds
 // nothing due and re-arms.
 
-// The sender's timeout runs only while we wait for the sender: not while it
-// waits for our answer, nor while backpressure keeps us from reading it.
 namespace {
 
 // A server that has not accepted the connection is given up sooner than one
@@ -129,6 +127,8 @@ std::int64_t wait_limit(const ClientSession& c, const RelayOptions& o) {
 
 }  // namespace
 
+// The sender's timeout runs only while we wait for the sender: not while it
+// waits for our answer, nor while backpressure keeps us from reading it.
 bool Inbound::sender_owes_us() const {
   ServerSession::State s = session_.state();
   return !session_.closed() && !session_.blocked() && s != ServerSession::State::kRcptPending &&

@@ -16,7 +16,8 @@
 //   without one may well be two messages (a monitor sending the same alert).
 // - Each destination's servers come from the next hop (next_hop.h), best
 //   first; a server that fails before answering MAIL is left for the next
-//   one. A later recipient whose destinations use other servers than the
+//   one, and a kept-open connection the server gave up is replaced by a new
+//   one (try_again). A later recipient whose destinations use other servers than the
 //   recipients already accepted gets 452 4.5.3 and comes again in a new
 //   transaction (DESIGN: one DATA answer is always exact per server set).
 // - Connections to a destination go back to the process's UpstreamPool when
