@@ -8,13 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <unordered_set>
 #include <sstream>
 
 #include "compiler/spec_reader.h"
 #include "compiler/table_builder.h"
 #include "compiler/validate.h"
-#include "runtime/address.h"
 
 namespace emailroute {
 
@@ -30,6 +28,7 @@ CompileOutcome compile_source(std::string source, const std::string& path, const
   std::optional<Spec> spec = read_spec(out.source, out.path, out.diagnostics);
   if (!spec) return out;
   out.model = validate_spec(*spec, config_dir, out.diagnostics);
+  spec.reset();  // before building: the table's memory reuses the spec's
   if (!out.model || !out.diagnostics.empty()) {
     out.model.reset();
     return out;
@@ -79,13 +78,14 @@ CompileOutcome compile_config(const std::string& path) {
 
 SpecSummary summarize(const RoutingModel& model) {
   SpecSummary s;
-  std::unordered_set<std::string> destinations;
-  std::string key;
+  // Destinations equal once folded share their `folded` index: count those.
+  std::vector<bool> seen(model.destinations.size());
   auto add = [&](const ModelRoute& r) {
-    for (const std::string& d : r.destinations) {
-      key.assign(d);
-      for (char& c : key) c = fold(c);
-      if (destinations.find(key) == destinations.end()) destinations.insert(key);
+    for (const ModelTarget& t : model.targets_of(r)) {
+      std::uint32_t key = model.destinations[t.destination].folded;
+      if (seen[key]) continue;
+      seen[key] = true;
+      ++s.destinations;
     }
   };
   for (const ModelDomain& d : model.domains) {
@@ -94,7 +94,6 @@ SpecSummary summarize(const RoutingModel& model) {
     if (d.catch_all) add(*d.catch_all);
   }
   s.domains = model.domains.size();
-  s.destinations = destinations.size();
   return s;
 }
 

@@ -27,15 +27,18 @@ class Resolver {
   Resolver(RoutingModel& model, Diagnostics& diagnostics) : model_(model), diagnostics_(diagnostics) {}
 
   void run() {
+    // Whether each distinct destination is in a domain this config routes,
+    // decided once rather than once per address that forwards to it.
+    local_.reserve(model_.destinations.size());
+    for (const ModelDestination& d : model_.destinations)
+      local_.push_back(find_domain(model_, folded(std::string_view(d.address).substr(d.address.rfind('@') + 1))) != nullptr);
     // Most routes forward only outside this config: expanding them would copy
     // them unchanged (validation already refused repeats and more than 100
     // destinations). Only routes with a destination in a routed domain are expanded.
     auto local = [&](const ModelRoute& r) {
       if (r.action != RouteAction::kForward) return false;
-      for (const std::string& dest : r.destinations) {
-        std::string_view domain = std::string_view(dest).substr(dest.rfind('@') + 1);
-        if (routed_domain(domain)) return true;
-      }
+      for (const ModelTarget& t : model_.targets_of(r))
+        if (local_[t.destination]) return true;
       return false;
     };
     for (ModelDomain& d : model_.domains) {
@@ -44,19 +47,20 @@ class Resolver {
       if (d.catch_all && local(*d.catch_all)) expand(*d.catch_all, "catch_all of " + d.name);
     }
     // Results are applied at the end: expansions read the routes as written.
+    // An expanded route gets a new slice of targets; the old one is left unused.
     for (auto& [route, state] : states_) {
       if (state.failed) continue;
-      route->destinations = state.destinations;
-      route->destination_pos = state.positions;
-      if (route->action == RouteAction::kForward && route->destinations.empty()) route->action = RouteAction::kDrop;
+      route->first = static_cast<std::uint32_t>(model_.targets.size());
+      route->count = static_cast<std::uint32_t>(state.targets.size());
+      model_.targets.insert(model_.targets.end(), state.targets.begin(), state.targets.end());
+      if (route->action == RouteAction::kForward && route->count == 0) route->action = RouteAction::kDrop;
     }
   }
 
  private:
   struct State {
     bool done = false, failed = false;
-    std::vector<std::string> destinations;
-    std::vector<SourcePos> positions;
+    std::vector<ModelTarget> targets;
   };
   struct Frame {
     const ModelRoute* route;
@@ -70,13 +74,11 @@ class Resolver {
     stack_.push_back({&route, name});
     State result;
     if (route.action == RouteAction::kForward) {
-      for (std::size_t i = 0; i < route.destinations.size(); ++i) {
-        add_destination(route.destinations[i], route.destination_pos[i], result);
-      }
+      for (const ModelTarget& t : model_.targets_of(route)) add_destination(t, result);
     }
     stack_.pop_back();
-    if (result.destinations.size() > kMaxDestinationsAfterExpansion) {
-      diagnostics_.error(route.pos, name + " forwards to " + std::to_string(result.destinations.size()) +
+    if (result.targets.size() > kMaxDestinationsAfterExpansion) {
+      diagnostics_.error(route.pos, name + " forwards to " + std::to_string(result.targets.size()) +
                                         " addresses once local ones are resolved; the limit is 100");
       result.failed = true;
     }
@@ -86,14 +88,16 @@ class Resolver {
     return slot;
   }
 
-  void add_destination(const std::string& destination, SourcePos pos, State& into) {
+  void add_destination(const ModelTarget& written, State& into) {
+    SourcePos pos = written.pos;
+    if (!local_[written.destination]) {
+      append(written.destination, pos, into);
+      return;
+    }
+    const std::string& destination = model_.address(written);
     std::size_t at = destination.rfind('@');
     std::string local = folded(std::string_view(destination).substr(0, at));
     std::string domain = folded(std::string_view(destination).substr(at + 1));
-    if (find_domain(model_, domain) == nullptr) {
-      append(destination, pos, into);
-      return;
-    }
     std::string target_name;
     const ModelRoute* target = find_model_route(model_, local, domain, &target_name);
     if (target == nullptr) {
@@ -122,30 +126,15 @@ class Resolver {
       into.failed = true;  // the error was reported where it happened
       return;
     }
-    for (const std::string& d : resolved.destinations) append(d, pos, into);
+    for (const ModelTarget& t : resolved.targets) append(t.destination, pos, into);
   }
 
-  // Whether `domain` (any case) is one this config routes; no allocation.
-  bool routed_domain(std::string_view domain) const {
-    auto less = [](std::string_view a, std::string_view b) {
-      for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-        auto x = static_cast<unsigned char>(fold(a[i])), y = static_cast<unsigned char>(fold(b[i]));
-        if (x != y) return x < y;
-      }
-      return a.size() < b.size();
-    };
-    auto it = std::lower_bound(model_.domains.begin(), model_.domains.end(), domain,
-                               [&](const ModelDomain& d, std::string_view n) { return less(d.name, n); });
-    return it != model_.domains.end() && !less(domain, it->name);
-  }
-
-  static void append(const std::string& destination, SourcePos pos, State& into) {
-    std::string key = folded(destination);
-    bool seen = std::any_of(into.destinations.begin(), into.destinations.end(),
-                            [&](const std::string& d) { return folded(d) == key; });
-    if (seen) return;
-    into.destinations.push_back(destination);
-    into.positions.push_back(pos);
+  // Adds `destination` unless `into` has it already, in any case.
+  void append(std::uint32_t destination, SourcePos pos, State& into) const {
+    std::uint32_t key = model_.destinations[destination].folded;
+    bool seen = std::any_of(into.targets.begin(), into.targets.end(),
+                            [&](const ModelTarget& t) { return model_.destinations[t.destination].folded == key; });
+    if (!seen) into.targets.push_back({destination, pos});
   }
 
   void fail(State& into, SourcePos pos, std::string message) {
@@ -158,6 +147,7 @@ class Resolver {
   Diagnostics& diagnostics_;
   std::map<ModelRoute*, State> states_;
   std::vector<Frame> stack_;
+  std::vector<bool> local_;  // by destination index: in one of the model's domains
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "compiler/destination_pool.h"
 #include "compiler/local_routes.h"
 #include "compiler/verified.h"
 #include "runtime/address.h"
@@ -52,19 +53,20 @@ std::string absolute_path(const std::string& config_dir, const std::string& path
 
 class Validator {
  public:
-  Validator(const std::string& config_dir, Diagnostics& diagnostics) : dir_(config_dir), diagnostics_(diagnostics) {}
+  Validator(const std::string& config_dir, Diagnostics& diagnostics)
+      : dir_(config_dir), diagnostics_(diagnostics), pool_(model_.destinations) {}
 
+  // Call once: the model is built in place and moved out.
   std::optional<RoutingModel> run(const Spec& spec) {
-    RoutingModel model;
-    relay(spec.relay, model.relay);
-    domains(spec.domains, model.domains);
-    resolve_local_destinations(model, diagnostics_);
+    relay(spec.relay, model_.relay);
+    domains(spec.domains, model_.domains);
+    resolve_local_destinations(model_, diagnostics_);
     if (spec.relay.require_verified && spec.relay.require_verified->value) {
       std::string file = absolute_path(dir_, spec.relay.verified_file ? spec.relay.verified_file->value : "verified.txt");
-      check_verified(model, file, diagnostics_);
+      check_verified(model_, file, diagnostics_);
     }
     if (!diagnostics_.empty()) return std::nullopt;
-    return model;
+    return std::move(model_);
   }
 
  private:
@@ -205,26 +207,45 @@ class Validator {
       valid.push_back(std::move(m));
       written.push_back(static_cast<std::uint32_t>(i));
     }
-    // Sort indices, not the (large) addresses; stable, so the first of equal
-    // keys is the one met first, as a map of seen keys would have said.
-    std::vector<std::uint32_t> order(valid.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-      const ModelAddress &a = valid[x], &b = valid[y];
-      return a.local != b.local ? a.local < b.local : a.wildcard < b.wildcard;
+    // Sort by (local, wildcard), and by position among equal keys, so the
+    // first of equal keys is the one met first, as a map of seen keys would
+    // have said. What is sorted is small: each local part's first 8 bytes as
+    // one integer, which decides most comparisons without reading the
+    // addresses, and the index of the address.
+    struct SortKey {
+      std::uint64_t head;
+      std::uint32_t index;
+    };
+    std::vector<SortKey> order;
+    order.reserve(valid.size());
+    for (std::uint32_t i = 0; i < valid.size(); ++i) order.push_back({head_bytes(valid[i].local), i});
+    std::sort(order.begin(), order.end(), [&](const SortKey& x, const SortKey& y) {
+      if (x.head != y.head) return x.head < y.head;
+      const ModelAddress &a = valid[x.index], &b = valid[y.index];
+      int c = a.local.compare(b.local);
+      if (c != 0) return c < 0;
+      return a.wildcard != b.wildcard ? a.wildcard < b.wildcard : x.index < y.index;
     });
     out.reserve(out.size() + valid.size());
     const ModelAddress* first = nullptr;
-    for (std::uint32_t i : order) {
-      ModelAddress& m = valid[i];
+    for (const SortKey& k : order) {
+      ModelAddress& m = valid[k.index];
       if (first != nullptr && first->local == m.local && first->wildcard == m.wildcard) {
-        error(m.pos, "address " + quote(d.addresses[written[i]].key.value) + " is already defined at " + at_line(first->pos) +
+        error(m.pos, "address " + quote(d.addresses[written[k.index]].key.value) + " is already defined at " + at_line(first->pos) +
                          " (addresses compare case-insensitively)");
         continue;
       }
       out.push_back(std::move(m));
       first = &out.back();
     }
+  }
+
+  // The first 8 bytes of `s` as a big-endian integer (zeros past its end):
+  // integers compare as the strings' first 8 bytes do, unsigned.
+  static std::uint64_t head_bytes(std::string_view s) {
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < 8; ++i) h = (h << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+    return h;
   }
 
   bool key_is_valid(const Located<std::string>& key, std::string_view prefix, bool wildcard) {
@@ -238,8 +259,8 @@ class Validator {
     }
     // A wildcard prefix may end where a local part cannot ("old." or "old-"),
     // so it is checked as the start of a local part.
-    std::string local = std::string(prefix) + (wildcard ? "x" : "");
-    if (Status s = check_dot_string(local); !s.ok()) {
+    Status s = wildcard ? check_dot_string(std::string(prefix) + "x") : check_dot_string(prefix);
+    if (!s.ok()) {
       error(key.pos, "address " + quote(key.value) + " is not a valid local part: " + s.message());
       return false;
     }
@@ -263,38 +284,25 @@ class Validator {
     m.action = RouteAction::kForward;
     if (r.destinations.empty()) error(r.pos, quote(what) + " forwards to no address");
     if (r.destinations.size() > kMaxDestinations) error(r.pos, quote(what) + " forwards to more than 100 addresses");
-    m.destinations.reserve(r.destinations.size());
-    m.destination_pos.reserve(r.destinations.size());
+    std::vector<ModelTarget>& targets = model_.targets;
+    m.first = static_cast<std::uint32_t>(targets.size());
     for (const auto& d : r.destinations) {
-      auto box = parse_mailbox(d.value);
-      if (!destination_is_valid(d, box)) continue;
-      // "\"ab\"@x" is ab@x: keep the plain form, the one the relay sends.
-      std::string address = box->local + "@" + box->domain;
-      bool repeated = std::any_of(m.destinations.begin(), m.destinations.end(),
-                                  [&](const std::string& e) { return same_folded(e, address); });
+      DestinationPool::Checked c = pool_.check(d.value);
+      if (c.why != nullptr) {
+        error(d.pos, "destination " + quote(d.value) + " is not a valid address: " + *c.why);
+        continue;
+      }
+      std::uint32_t key = model_.destinations[c.destination].folded;
+      bool repeated = std::any_of(targets.begin() + m.first, targets.end(),
+                                  [&](const ModelTarget& t) { return model_.destinations[t.destination].folded == key; });
       if (repeated) {
         error(d.pos, "destination " + quote(d.value) + " is listed twice");
         continue;
       }
-      m.destinations.push_back(address);
-      m.destination_pos.push_back(d.pos);
+      targets.push_back({c.destination, d.pos});
     }
+    m.count = static_cast<std::uint32_t>(targets.size() - m.first);
     return m;
-  }
-
-  static bool same_folded(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
-  }
-
-  bool destination_is_valid(const Located<std::string>& d, const Result<Mailbox>& box) {
-    std::string why;
-    if (!box.ok()) why = box.status().message();
-    else if (box->quoted) why = "quoted local parts are not supported in destinations";
-    else if (box->domain.front() == '[') why = "the domain must be a name, not an address literal";
-    else if (box->local.size() > kMaxLocalPartLength) why = "local part longer than 64 octets";
-    if (why.empty()) return true;
-    error(d.pos, "destination " + quote(d.value) + " is not a valid address: " + why);
-    return false;
   }
 
   void reject_message(const Located<std::string>& in, std::string& out) {
@@ -311,6 +319,8 @@ class Validator {
 
   std::string dir_;
   Diagnostics& diagnostics_;
+  RoutingModel model_;
+  DestinationPool pool_;  // fills model_.destinations
 };
 
 }  // namespace

@@ -31,12 +31,13 @@ void check_verified(const RoutingModel& model, const std::string& verified_file,
   std::set<std::string> own_domains;
   for (const ModelDomain& d : model.domains) own_domains.insert(d.name);
   auto check = [&](const ModelRoute& r) {
-    for (std::size_t i = 0; i < r.destinations.size(); ++i) {
-      std::string key = folded(r.destinations[i]);
+    for (const ModelTarget& t : model.targets_of(r)) {
+      const std::string& address = model.address(t);
+      std::string key = folded(address);
       if (own_domains.count(key.substr(key.rfind('@') + 1))) continue;
       if (verified.count(key) || !reported.insert(key).second) continue;
-      diagnostics.error(r.destination_pos[i], "destination \"" + r.destinations[i] + "\" is not verified (require_verified is true and " +
-                                                  verified_file + " does not list it)");
+      diagnostics.error(t.pos, "destination \"" + address + "\" is not verified (require_verified is true and " +
+                                   verified_file + " does not list it)");
     }
   };
   for (const ModelDomain& d : model.domains) {
