@@ -93,9 +93,10 @@ void ClientSession::feed(std::string_view bytes) {
   if (state_ != State::kFailed) in_.erase(0, used);
 }
 
-void ClientSession::fail(std::string_view why) {
+void ClientSession::fail(std::string_view why) { fail_with(no_reply(why)); }
+
+void ClientSession::fail_with(const Reply& failure) {
   if (state_ == State::kFailed) return;
-  Reply failure = no_reply(why);
   enter(State::kFailed);
   out_.clear();
   held_.clear();
@@ -138,6 +139,7 @@ void ClientSession::handle_greeting_phase(const Reply& r) {
 void ClientSession::handle(const Reply& r) {
   if (state_ == State::kGreeting || state_ == State::kEhlo || state_ == State::kHelo) return handle_greeting_phase(r);
   if (state_ != State::kWaiting || sent_.empty()) return fail("destination sent an unexpected reply");
+  if (r.code == 421) return fail_with(r);
   Request request = std::move(sent_.front());
   sent_.pop_front();
   if (sent_.empty()) enter(State::kReady);

@@ -18,6 +18,9 @@
 // - Any failure (malformed reply, lost connection, timeout, unexpected
 //   code at greeting) fails every outstanding request with a Reply of code 0,
 //   and the session is dead.
+// - A 421 to any command means the server is closing the connection (RFC 5321
+//   §3.8): it is the answer to every outstanding request, and the session is
+//   dead too, so it never goes back to the pool.
 //
 // SECURITY: the server is not trusted: replies are parsed by parse_reply
 // (bounded), and nothing they hold is written back to the server.
@@ -98,6 +101,8 @@ class ClientSession {
   bool trace = false;  // log every state change to stderr
 
  private:
+  /// Every outstanding request gets `failure`; the session is dead.
+  void fail_with(const Reply& failure);
   enum class Kind { kMail, kRcpt, kData, kEndOfData, kRset, kQuit };
   struct Request {
     Kind kind;

@@ -15,9 +15,10 @@
 //   Only messages with a Message-ID header take part: identical bytes
 //   without one may well be two messages (a monitor sending the same alert).
 // - Each destination's servers come from the next hop (next_hop.h), best
-//   first; a server that fails before answering MAIL is left for the next
-//   one, and a kept-open connection the server gave up is replaced by a new
-//   one (try_again). A later recipient whose destinations use other servers than the
+//   first; a server that gives up the session before accepting the
+//   recipient (lost connection, timeout, 421) is left for the next one, and a
+//   kept-open connection the server gave up is replaced by a new one
+//   (try_again). A later recipient whose destinations use other servers than the
 //   recipients already accepted gets 452 4.5.3 and comes again in a new
 //   transaction (DESIGN: one DATA answer is always exact per server set).
 // - Connections to a destination go back to the process's UpstreamPool when
@@ -108,7 +109,6 @@ class Inbound : public SessionHandler {
     std::vector<Endpoint> servers_to_try;  // from the next hop, best first
     std::size_t next_server = 0;           // the one to try when the current one fails
     std::string servers;                   // servers_to_try in a form to compare legs by
-    int mail_reply = -1;                   // the current server's answer to MAIL; -1: none yet
   };
 
   struct Transaction {

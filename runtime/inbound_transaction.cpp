@@ -157,35 +157,34 @@ void Inbound::route_destination(std::uint64_t serial, std::size_t leg, Result<st
 void Inbound::open_leg(std::uint64_t serial, std::size_t leg, std::unique_ptr<Upstream> upstream) {
   Transaction& tx = *tx_;
   tx.legs[leg].upstream = std::move(upstream);
-  tx.legs[leg].mail_reply = -1;
   ClientSession& c = tx.legs[leg].upstream->session();  // freed only after this event, whatever happens below
-  c.mail({*tx.srs_sender, tx.declared_size, tx.body_8bit, tx.smtputf8}, [this, serial, leg](const Reply& r) {
-    if (r.code != 0 && tx_ && tx_->serial == serial && leg < tx_->legs.size()) tx_->legs[leg].mail_reply = r.code;
-  });
+  c.mail({*tx.srs_sender, tx.declared_size, tx.body_8bit, tx.smtputf8}, {});  // its refusal answers the RCPT too
   c.rcpt(tx.legs[leg].destination, [this, serial, leg](const Reply& r) {
     if ((r.code == 0 || r.code == 421) && try_again(serial, leg, r)) return;
     destination_answered(serial, leg, relay_rcpt_reply(r), r.positive());
   });
 }
 
-// The server failed before accepting MAIL. A connection kept open from an
-// earlier transaction may have been given up by the server since (closed, or
-// 421 "too many messages on this connection"): the same server gets a fresh
-// connection. Otherwise, when the server never answered MAIL (refused or
-// timed-out connection, a greeting other than 220, EHLO and HELO refused, a
-// lost connection), the next server of the list gets its turn. Both within
-// what is left of the leg's deadline; any other answer is final.
+// The server gave up on the session before accepting the leg's recipient: it
+// closed or lost the connection, timed out, or said 421 (closing) at any step
+// up to RCPT. Nothing of the message went out, so trying elsewhere is safe. A
+// connection kept open from an earlier transaction may simply have been given
+// up since (closed, or 421 "too many messages on this connection"): the same
+// server gets a fresh connection. A new connection's failure gives the next
+// server of the list its turn. Both within what is left of the leg's
+// deadline; any other answer (4xx or 5xx to MAIL or RCPT) is final.
 bool Inbound::try_again(std::uint64_t serial, std::size_t leg, const Reply& failure) {
   if (!tx_ || tx_->serial != serial || leg >= tx_->legs.size()) return false;
   Leg& l = tx_->legs[leg];
-  if (!l.upstream || l.next_server == 0 || (l.mail_reply >= 200 && l.mail_reply < 300)) return false;
+  if (!l.upstream || l.next_server == 0) return false;
   bool afresh = l.upstream->reused();
-  if (!afresh && (failure.code != 0 || l.mail_reply != -1 || l.next_server >= l.servers_to_try.size())) return false;
+  if (!afresh && l.next_server >= l.servers_to_try.size()) return false;
   std::int64_t owed = l.upstream->session().owed_ms(EventLoop::now_ms());
   if (owed >= core_.options().destination_deadline_ms) return false;
   const Endpoint& next = afresh ? l.servers_to_try[l.next_server - 1] : l.servers_to_try[l.next_server++];
+  std::string why = failure.code == 0 ? failure.text() : std::to_string(failure.code) + " " + failure.text();
   LogLine(afresh ? "reconnect" : "mx-fallback").add("id", tx_->id).add("destination", l.destination)
-      .add("endpoint", l.upstream->endpoint()).add("why", failure.text()).add("next", next.text).emit();
+      .add("endpoint", l.upstream->endpoint()).add("why", why).add("next", next.text).emit();
   drop_upstream(std::move(l.upstream));
   // A new connection, even when the pool holds another to the same server.
   open_leg(serial, leg, new_upstream(next, owed));

@@ -87,6 +87,9 @@ Reply no_reply(std::string_view why) {
 
 std::string relay_rcpt_reply(const Reply& r) {
   if (r.code == 0) return "451 4.4.1 Destination not reachable now: " + r.text();
+  // A 421 closes the destination's connection, not the sender's: to the
+  // sender it is a plain deferral of this recipient.
+  int code = r.code == 421 ? 451 : r.code;
   std::string text = r.text();
   if (enhanced_code(text).empty()) {
     text = (r.positive() ? "2.1.5 " : r.transient() ? "4.0.0 " : "5.0.0 ") + text;
@@ -94,7 +97,7 @@ std::string relay_rcpt_reply(const Reply& r) {
     text = text.substr(enhanced_code(text).size());  // an enhanced code that contradicts the reply
     text = (r.positive() ? "2.1.5" : r.transient() ? "4.0.0" : "5.0.0") + text;
   }
-  return std::to_string(r.code) + " " + text;
+  return std::to_string(code) + " " + text;
 }
 
 std::string relay_data_reply(const Reply& r, std::string_view id) {

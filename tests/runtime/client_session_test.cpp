@@ -164,6 +164,36 @@ TEST_CASE("fails every outstanding request when the connection breaks") {
   CHECK(f.replies.back().rfind("END 0", 0) == 0);
 }
 
+TEST_CASE("takes a 421 at any step as the server closing: every request gets it, the session is dead") {
+  Fixture f;  // MAIL and RCPT pipelined, the server closes at MAIL
+  f.ready("250-dest.test\r\n250 PIPELINING\r\n");
+  f.c.mail({"a@b.test", {}, false, false}, f.record("MAIL"));
+  f.c.rcpt("x@dest.test", f.record("RCPT"));
+  f.take();
+  f.c.feed("421 4.3.2 shutting down\r\n503 5.5.1 need MAIL\r\n");
+  CHECK(f.replies == std::vector<std::string>{"MAIL 421", "RCPT 421"});
+  CHECK(!f.c.usable());
+  CHECK(f.take().empty());  // no QUIT or RSET to a server that is going away
+
+  Fixture g;  // at RCPT, after MAIL was accepted, with the message queued behind it
+  g.ready();
+  g.c.mail({"a@b.test", {}, false, false}, g.record("MAIL"));
+  g.c.rcpt("x@dest.test", g.record("RCPT"));
+  g.c.data();
+  g.c.send_line("Subject: x");
+  g.c.end_data(g.record("END"));
+  g.c.feed("250 ok\r\n");
+  g.c.feed("421 too many messages\r\n");
+  CHECK(g.replies == std::vector<std::string>{"MAIL 250", "RCPT 421", "END 421"});
+  CHECK(!g.c.usable());
+  g.take();
+
+  Fixture h;  // an idle kept-open connection told it is being closed
+  h.ready();
+  h.c.feed("421 4.4.2 idle timeout\r\n");
+  CHECK(!h.c.usable());
+}
+
 TEST_CASE("fails on a greeting that is not 220 and on a malformed reply") {
   Fixture f;
   f.c.rcpt("x@dest.test", f.record("RCPT"));
@@ -205,6 +235,9 @@ TEST_CASE("maps destination answers to what the sender hears") {
   CHECK(relay_rcpt_reply(Reply{450, {"try later"}}) == "450 4.0.0 try later");
   CHECK(relay_rcpt_reply(Reply{550, {"2.1.5 confused"}}) == "550 5.0.0 confused");
   CHECK(relay_rcpt_reply(no_reply("refused")).rfind("451 4.4.1", 0) == 0);
+  // A 421 closes the destination's connection, never the sender's.
+  CHECK(relay_rcpt_reply(Reply{421, {"4.3.2 shutting down"}}) == "451 4.3.2 shutting down");
+  CHECK(relay_rcpt_reply(Reply{421, {"busy"}}) == "451 4.0.0 busy");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 127.0.0.1 serves zones/mxrelay.test.zone, whose MX hosts are loopback
 addresses; aiosmtpd destinations listen on 127.0.0.2, .3, .6 and .7, all on
 one shared port (the relay's upstream_port), a scripted server greets with
-421 on .5, and nothing listens on .4. No question goes to the machine's own
+421 on .5, another answers MAIL with 421 on .8, and nothing listens on .4. No question goes to the machine's own
 resolver and no packet leaves 127.0.0.0/8.
 
 Usage: /usr/bin/python3 relay_mx_test.py BUILD_DIR [NAME_SUBSTRING]
@@ -39,7 +39,7 @@ TESTS = []
 
 # The loopback addresses of the zone's MX hosts.
 A, B, LIVE_TWO, LIVE_GREY = "127.0.0.2", "127.0.0.3", "127.0.0.6", "127.0.0.7"
-DEAD, BUSY = "127.0.0.4", "127.0.0.5"
+DEAD, BUSY, CLOSING = "127.0.0.4", "127.0.0.5", "127.0.0.8"
 
 
 def test(fn):
@@ -68,6 +68,8 @@ other = "someone@other.mxrelay.test"
 fallback = "user@two.mxrelay.test"
 grey = "user@grey.mxrelay.test"
 backup = "user@backup.mxrelay.test"
+closing = "user@closing.mxrelay.test"
+lonely = "user@lonely.mxrelay.test"
 broken = "x@servfail.test"
 nullmx = "user@null.mxrelay.test"
 gone = "user@nothere.mxrelay.test"
@@ -106,10 +108,13 @@ class HostMX(MX):
 
 class Greeter:
     """A destination that greets every connection with `greeting` (say 421),
-    answers QUIT with 221 and hangs up; counts the connections it got."""
+    answers QUIT with 221 and hangs up; counts the connections it got. With
+    `at_mail`, it greets with 220, accepts EHLO and HELO, and answers MAIL
+    with `at_mail` before hanging up."""
 
-    def __init__(self, host, port, greeting):
+    def __init__(self, host, port, greeting, at_mail=None):
         self.greeting = greeting
+        self.at_mail = at_mail
         self.connections = 0
         self.sock = socket.socket()
         self.sock.bind((host, port))
@@ -132,13 +137,22 @@ class Greeter:
         try:
             conn.sendall(self.greeting)
             buf = b""
-            while b"\r\n" not in buf:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                buf += data
-            if buf[:4].upper() == b"QUIT":
-                conn.sendall(b"221 bye\r\n")
+            while True:
+                while b"\r\n" not in buf:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                line, buf = buf.split(b"\r\n", 1)
+                verb = line[:4].upper()
+                if self.at_mail is not None and verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250 closing.test\r\n")
+                    continue
+                if self.at_mail is not None and verb == b"MAIL":
+                    conn.sendall(self.at_mail)
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                return
         except OSError:
             pass
         finally:
@@ -177,7 +191,7 @@ class SilentDns:
 def shared_port():
     """One TCP port free on every loopback address the test uses and on the
     wildcard address (so nothing at all answers on 127.0.0.4)."""
-    hosts = ["0.0.0.0", "127.0.0.1", A, B, DEAD, BUSY, LIVE_TWO, LIVE_GREY]
+    hosts = ["0.0.0.0", "127.0.0.1", A, B, DEAD, BUSY, CLOSING, LIVE_TWO, LIVE_GREY]
     for _ in range(50):
         with socket.socket() as s:
             s.bind((A, 0))
@@ -267,6 +281,39 @@ def falls_back_to_the_next_mx_when_the_first_greets_with_421(env):
              "event=mx-fallback endpoint=%s in the log" % busy)
     line = [e for e in log_events(env.relay, "mx-fallback") if e.get("endpoint") == busy][0]
     assert "421" in line.get("why", ""), line
+
+
+@test
+def falls_back_to_the_next_mx_when_the_first_answers_mail_with_421(env):
+    before = env.closing.connections
+    answers, result = send(env.relay, ["closing@example.com"], message(subject="closing"))
+    assert [a[0] for a in answers] == [250], answers
+    assert result is not None and result[0] == 250, result
+    wait_for(lambda: len(env.mx[LIVE_GREY].messages) == 1, "the message at %s" % LIVE_GREY)
+    assert env.mx[LIVE_GREY].messages[0]["rcpt_tos"] == ["user@closing.mxrelay.test"]
+    assert env.closing.connections > before, "the closing server (preference 10) was never tried"
+    closing = "%s:%d" % (CLOSING, env.port)
+    wait_for(lambda: any(e.get("endpoint") == closing for e in log_events(env.relay, "mx-fallback")),
+             "event=mx-fallback endpoint=%s in the log" % closing)
+    line = [e for e in log_events(env.relay, "mx-fallback") if e.get("endpoint") == closing][0]
+    assert line.get("why", "").startswith("421"), line
+
+
+@test
+def a_421_from_the_last_mx_reaches_the_sender_as_451_and_the_session_goes_on(env):
+    a = Raw(env.relay.port)
+    try:
+        assert a.cmd("EHLO a.sender.test").startswith("250"), "EHLO"
+        assert a.cmd("MAIL FROM:<bob@sender.test>").startswith("250"), "MAIL"
+        reply = a.cmd("RCPT TO:<lonely@example.com>")
+        # 421 would tell the sender that we are closing its connection.
+        assert reply.startswith("451 4.3.2 "), reply
+        assert a.cmd("RCPT TO:<noreply@example.com>").startswith("250"), "the session goes on"
+        assert a.cmd("RSET").startswith("250"), "RSET"
+        assert a.cmd("QUIT").startswith("221"), "QUIT"
+    finally:
+        a.close()
+    nothing_delivered(env)
 
 
 @test
@@ -419,6 +466,8 @@ def main():
             env.mxs.append(HostMX(host, env.port))
         env.mx = {mx.host: mx for mx in env.mxs}
         env.busy = Greeter(BUSY, env.port, b"421 4.3.2 busy.grey.mxrelay.test Service not available\r\n")
+        env.closing = Greeter(CLOSING, env.port, b"220 closing.test ESMTP\r\n",
+                              at_mail=b"421 4.3.2 closing.test Too many messages, closing\r\n")
         env.silent = SilentDns()
         resolver = "127.0.0.1:%d" % nsd.port
         env.relay = MxRelay(BINARY, ROOT, resolver, env.port)
@@ -460,7 +509,7 @@ def main():
                 print("--- nsd.log\n" + nsd.log()[-3000:])
         for mx in env.mxs:
             mx.stop()
-        for name in ("busy", "silent"):
+        for name in ("busy", "closing", "silent"):
             if hasattr(env, name):
                 getattr(env, name).stop()
         if nsd is not None:
