@@ -1,6 +1,8 @@
 // DATA framing in and out; the rules are listed in data_stream.h.
 #include "runtime/data_stream.h"
 
+#include <cstring>
+
 #include <algorithm>
 
 namespace emailroute {
@@ -37,10 +39,16 @@ void DataReader::add(char c) {
 // Anything else (a line split between reads, a bare CR or LF, a NUL, an
 // over-long line) is left to the octet-by-octet path below.
 std::optional<DataReader::Step> DataReader::next_whole_line(std::string_view input) {
+  // The first LF, preceded by a CR, with no CR or NUL before that CR
+  // (memchr scans many octets at a time: this is most of the relay's work).
   std::size_t limit = std::min(input.size(), kMaxDataLine + 2);
-  std::size_t i = 0;
-  while (i < limit && input[i] != '\r' && input[i] != '\n' && input[i] != '\0') ++i;
-  if (i + 1 >= limit || input[i] != '\r' || input[i + 1] != '\n' || i > kMaxDataLine) return std::nullopt;
+  const char* begin = input.data();
+  const char* lf = static_cast<const char*>(std::memchr(begin, '\n', limit));
+  if (lf == nullptr || lf == begin || lf[-1] != '\r') return std::nullopt;
+  std::size_t i = static_cast<std::size_t>(lf - begin) - 1;  // the CR: the line's length
+  if (i > kMaxDataLine || std::memchr(begin, '\r', i) != nullptr || std::memchr(begin, '\0', i) != nullptr) {
+    return std::nullopt;
+  }
   bool stuffed = i > 0 && input[0] == '.';
   if (stuffed && i == 1) {  // <CRLF>.<CRLF>: the end
     ended_ = true;

@@ -8,6 +8,16 @@
 #include "runtime/address.h"
 
 namespace emailroute {
+namespace {
+
+// SHA-256, looked up once per process: EVP_sha256() alone makes OpenSSL 3
+// look the algorithm up again on every use.
+const EVP_MD* sha256() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
+}  // namespace
 
 std::size_t DeliveryMemory::Hash::operator()(const Key& k) const {
   std::size_t h;
@@ -20,7 +30,7 @@ DeliveryMemory::Key DeliveryMemory::key(const Key& message_digest, std::string_v
   data += folded(destination);
   Key out{};
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &length, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), out.data(), &length, sha256(), nullptr);
   return out;
 }
 
@@ -46,7 +56,7 @@ void DeliveryMemory::remember(const Key& key, std::int64_t now) {
 }
 
 MessageDigest::MessageDigest() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256(), nullptr);
 }
 
 MessageDigest::~MessageDigest() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }

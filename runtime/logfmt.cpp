@@ -20,15 +20,23 @@ LogLine::LogLine(std::string_view event) {
 
 LogLine& LogLine::add(std::string_view key, std::string_view value) {
   bool quote = value.empty();
-  for (char c : value) quote |= c == ' ' || c == '=' || c == '"';
+  bool plain = true;  // nothing to strip or escape: appended whole
+  for (unsigned char c : value) {
+    quote |= c == ' ' || c == '=' || c == '"';
+    plain &= c >= 0x20 && c != 0x7F && c != '"' && c != '\\';
+  }
   text_ += ' ';
   text_ += key;
   text_ += '=';
   if (quote) text_ += '"';
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7F) continue;
-    if (c == '"' || c == '\\') text_ += '\\';
-    text_ += static_cast<char>(c);
+  if (plain) {
+    text_ += value;
+  } else {
+    for (unsigned char c : value) {
+      if (c < 0x20 || c == 0x7F) continue;
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += static_cast<char>(c);
+    }
   }
   if (quote) text_ += '"';
   return *this;

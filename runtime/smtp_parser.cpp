@@ -53,7 +53,9 @@ Result<Mailbox> parse_path_mailbox(std::string_view text) {
     if (Status s = check_dot_string(atom); !s.ok()) return s;
     start = dot + 1;
   }
-  Result<Mailbox> domain_only = parse_mailbox("x" + std::string(text.substr(at)));
+  std::string placeholder_local = "x";  // checks the domain part alone
+  placeholder_local.append(text.substr(at));
+  Result<Mailbox> domain_only = parse_mailbox(placeholder_local);
   if (domain_only.ok()) domain_only->local = std::string(local);
   return domain_only;
 }

@@ -2,7 +2,9 @@
 #include "runtime/srs.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
 
 #include <initializer_list>
 
@@ -25,16 +27,20 @@ bool has_tag(std::string_view local, char digit) {
 
 // base64(HMAC-SHA1(secret, lowercased concatenation of parts)), standard
 // alphabet, unpadded. Hashing the concatenation equals Mail::SRS adding each
-// lowercased part to the HMAC in turn.
-std::string hash_of(const std::string& secret, std::initializer_list<std::string_view> parts) {
+// lowercased part to the HMAC in turn. An empty string if OpenSSL fails
+// (out of memory), which never verifies and is refused before signing.
+std::string hash_of(const EVP_MAC_CTX* keyed, std::initializer_list<std::string_view> parts) {
   std::string data;
   for (std::string_view part : parts) data += folded(part);
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed), EVP_MAC_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &digest_length);
+  std::size_t digest_length = 0;
+  if (!ctx || !EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) ||
+      !EVP_MAC_final(ctx.get(), digest, &digest_length, sizeof digest)) {
+    return {};
+  }
   std::string out;
-  for (unsigned int i = 0; i < digest_length; i += 3) {
+  for (std::size_t i = 0; i < digest_length; i += 3) {
     unsigned int group = digest[i] << 16;
     if (i + 1 < digest_length) group |= digest[i + 1] << 8;
     if (i + 2 < digest_length) group |= digest[i + 2];
@@ -46,11 +52,12 @@ std::string hash_of(const std::string& secret, std::initializer_list<std::string
 // '+' and '/' are how the URL-safe '-' and '_' read in the standard alphabet.
 char normalized(char c) { return c == '-' ? '+' : c == '_' ? '/' : fold(c); }
 
-bool hash_matches(const std::vector<std::string>& secrets, std::string_view hash,
+bool hash_matches(const std::vector<std::shared_ptr<EVP_MAC_CTX>>& keys, std::string_view hash,
                   std::initializer_list<std::string_view> parts) {
   bool any = false;
-  for (const std::string& secret : secrets) {
-    std::string expected = hash_of(secret, parts);
+  for (const auto& key : keys) {
+    std::string expected = hash_of(key.get(), parts);
+    if (expected.size() < hash.size()) continue;
     unsigned difference = 0;  // constant time over the characters compared
     for (std::size_t i = 0; i < hash.size(); ++i) difference |= normalized(hash[i]) ^ normalized(expected[i]);
     any |= difference == 0;
@@ -114,10 +121,21 @@ bool is_srs_local_part(std::string_view local) { return has_tag(local, '0') || h
 Result<Srs> Srs::create(std::string srs_domain, std::vector<std::string> secrets) {
   if (Status s = check_domain(srs_domain); !s.ok()) return Status::invalid("SRS domain: " + s.message());
   if (secrets.empty()) return Status::invalid("no SRS secret");
-  for (const std::string& secret : secrets) {
+  static EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // once per process
+  if (hmac == nullptr) return Status::invalid("OpenSSL has no HMAC");
+  std::vector<KeyedHmac> keys;
+  for (std::string& secret : secrets) {
     if (secret.empty()) return Status::invalid("empty SRS secret");
+    KeyedHmac key(EVP_MAC_CTX_new(hmac), EVP_MAC_CTX_free);
+    char digest_name[] = "SHA1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
+    if (!key || !EVP_MAC_init(key.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params)) {
+      return Status::invalid("OpenSSL cannot key HMAC-SHA1");
+    }
+    OPENSSL_cleanse(secret.data(), secret.size());  // only the keyed context keeps it
+    keys.push_back(std::move(key));
   }
-  return Srs(std::move(srs_domain), std::move(secrets));
+  return Srs(std::move(srs_domain), std::move(keys));
 }
 
 Result<std::string> Srs::forward(std::string_view sender, std::int64_t now) const {
@@ -130,8 +148,11 @@ Result<std::string> Srs::forward(std::string_view sender, std::int64_t now) cons
   if (Status s = check_domain(domain); !s.ok()) return Status::invalid("sender domain cannot be SRS-rewritten: " + s.message());
   if (folded(domain) == folded(srs_domain_)) return std::string(sender);
 
-  auto sign = [this](std::initializer_list<std::string_view> parts) {
-    return url_safe(hash_of(secrets_.front(), parts).substr(0, kSrsHashLength));
+  bool failed = false;
+  auto sign = [this, &failed](std::initializer_list<std::string_view> parts) {
+    std::string hash = hash_of(keys_.front().get(), parts);
+    failed |= hash.empty();
+    return url_safe(hash.substr(0, kSrsHashLength));
   };
   std::string rewritten;
   if (has_tag(local, '1')) {
@@ -149,6 +170,7 @@ Result<std::string> Srs::forward(std::string_view sender, std::int64_t now) cons
     std::string tt = timestamp(now);
     rewritten = "SRS0=" + sign({tt, domain, local}) + "=" + tt + "=" + std::string(domain) + "=" + std::string(local);
   }
+  if (failed) return Status::invalid("OpenSSL could not compute the SRS hash");
   return rewritten + "@" + srs_domain_;
 }
 
@@ -165,7 +187,7 @@ Result<std::string> Srs::reverse(std::string_view address, std::int64_t now) con
     }
     int then = parse_timestamp(f[1]);
     if (then < 0) return Status::invalid("malformed SRS0 timestamp '" + std::string(f[1]) + "'");
-    if (!hash_matches(secrets_, f[0], {f[1], f[2], f[3]})) return Status::invalid("SRS hash does not verify");
+    if (!hash_matches(keys_, f[0], {f[1], f[2], f[3]})) return Status::invalid("SRS hash does not verify");
     int today = day_slot(now);
     if (today < then) today += kTimeSlots;  // the day counter wrapped
     if (today > then + kSrsMaxAgeDays) return Status::invalid("SRS address expired (older than 21 days)");
@@ -176,7 +198,7 @@ Result<std::string> Srs::reverse(std::string_view address, std::int64_t now) con
     if (f.size() != 3 || !all_nonempty(f) || !plausible_hash(f[0])) {
       return Status::invalid("malformed SRS1 address (expected SRS1=hash=domain=rest)");
     }
-    if (!hash_matches(secrets_, f[0], {f[1], f[2]})) return Status::invalid("SRS hash does not verify");
+    if (!hash_matches(keys_, f[0], {f[1], f[2]})) return Status::invalid("SRS hash does not verify");
     return "SRS0" + std::string(f[2]) + "@" + std::string(f[1]);
   }
   return Status::invalid("not an SRS address");

@@ -29,7 +29,10 @@
 // the SRS0 address of the first hop, which checks its own age.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,11 +71,14 @@ class Srs {
   Result<std::string> reverse(std::string_view address, std::int64_t now) const;
 
  private:
-  Srs(std::string srs_domain, std::vector<std::string> secrets)
-      : srs_domain_(std::move(srs_domain)), secrets_(std::move(secrets)) {}
+  // An HMAC-SHA1 context keyed with one secret, made once: each hash starts
+  // from a copy of it, without looking the algorithm up again.
+  using KeyedHmac = std::shared_ptr<EVP_MAC_CTX>;
+
+  Srs(std::string srs_domain, std::vector<KeyedHmac> keys) : srs_domain_(std::move(srs_domain)), keys_(std::move(keys)) {}
 
   std::string srs_domain_;
-  std::vector<std::string> secrets_;
+  std::vector<KeyedHmac> keys_;  // the first signs, all verify
 };
 
 }  // namespace emailroute

@@ -217,4 +217,25 @@ TEST_CASE("dot-unstuffing round-trips through framing") {
   }
 }
 
+TEST_CASE("random octets with CR, LF, NUL and dots read the same whole as one octet at a time") {
+  // Whole input takes the fast path for every complete clean line; one octet
+  // at a time never does: both must agree on lines, end, defect and size.
+  std::mt19937 random(77);
+  const std::string alphabet = "\r\n\r\n\r\n..ab \0"s;
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::uniform_int_distribution<int> length(0, 40);
+  for (int round = 0; round < 3000; ++round) {
+    std::string input;
+    for (int n = length(random); n > 0; --n) input += alphabet[pick(random)];
+    input += "\r\n.\r\n";
+    CAPTURE(input);
+    Outcome whole = read_whole(input);
+    Outcome bytewise = read_bytewise(input);
+    CHECK(bytewise.lines == whole.lines);
+    CHECK(bytewise.end_offset == whole.end_offset);
+    CHECK(bytewise.defect == whole.defect);
+    CHECK(bytewise.size == whole.size);
+  }
+}
+
 }  // namespace emailroute
