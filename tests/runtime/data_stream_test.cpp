@@ -58,22 +58,19 @@ std::vector<std::size_t> random_splits(std::size_t length, std::mt19937& random)
   return sizes;
 }
 
+void check_same(const Outcome& got, const Outcome& expected) {
+  CHECK(got.lines == expected.lines);
+  CHECK(got.end_offset == expected.end_offset);
+  CHECK(got.defect == expected.defect);
+  CHECK(got.size == expected.size);
+}
+
 // The same outcome however the input is split.
 Outcome read_all_ways(std::string_view input) {
   Outcome whole = read_whole(input);
-  Outcome bytewise = read_bytewise(input);
-  CHECK(bytewise.lines == whole.lines);
-  CHECK(bytewise.end_offset == whole.end_offset);
-  CHECK(bytewise.defect == whole.defect);
-  CHECK(bytewise.size == whole.size);
+  check_same(read_bytewise(input), whole);
   std::mt19937 random(12345);
-  for (int round = 0; round < 50; ++round) {
-    Outcome split = read(input, random_splits(input.size(), random));
-    CHECK(split.lines == whole.lines);
-    CHECK(split.end_offset == whole.end_offset);
-    CHECK(split.defect == whole.defect);
-    CHECK(split.size == whole.size);
-  }
+  for (int round = 0; round < 50; ++round) check_same(read(input, random_splits(input.size(), random)), whole);
   return whole;
 }
 
@@ -229,12 +226,7 @@ TEST_CASE("random octets with CR, LF, NUL and dots read the same whole as one oc
     for (int n = length(random); n > 0; --n) input += alphabet[pick(random)];
     input += "\r\n.\r\n";
     CAPTURE(input);
-    Outcome whole = read_whole(input);
-    Outcome bytewise = read_bytewise(input);
-    CHECK(bytewise.lines == whole.lines);
-    CHECK(bytewise.end_offset == whole.end_offset);
-    CHECK(bytewise.defect == whole.defect);
-    CHECK(bytewise.size == whole.size);
+    check_same(read_bytewise(input), read_whole(input));
   }
 }
 

@@ -72,16 +72,23 @@ using Answerer = std::function<Bytes(const Bytes& query, bool over_tcp)>;  // em
 class FakeServer {
  public:
   FakeServer(EventLoop& loop, Answerer answer) : loop_(loop), answer_(std::move(answer)) {
-    udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    tcp_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    REQUIRE(bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    // The kernel picks a free UDP port; the same TCP port may be taken (by
+    // another test's connection), so try again with another, a bounded number of times.
+    bool bound = false;
+    for (int attempt = 0; attempt < 50 && !bound; ++attempt) {
+      if (attempt > 0) close(udp_), close(tcp_);
+      udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      REQUIRE(bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+      socklen_t len = sizeof a;
+      getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
+      port_ = ntohs(a.sin_port);
+      tcp_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      bound = bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    }
+    REQUIRE(bound);
     REQUIRE(listen(tcp_, 8) == 0);
     tokens_.push_back(*loop_.watch(udp_, EPOLLIN, [this](std::uint32_t) { on_udp(); }));
     tokens_.push_back(*loop_.watch(tcp_, EPOLLIN, [this](std::uint32_t) { on_accept(); }));
