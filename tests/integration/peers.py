@@ -21,6 +21,7 @@ import socket
 import subprocess
 import threading
 import time
+import traceback
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -343,6 +344,18 @@ def split_received(content):
     while content[end + 2:end + 3] in (b"\t", b" "):
         end = content.index(b"\r\n", end + 2)
     return content[:end + 2], content[end + 2:]
+
+
+def run_case(fn, args, failed, width=72):
+    """Runs one test case fn(*args), prints ok (with its time) or FAIL (with
+    the traceback), and adds a failure's name to `failed`."""
+    start = time.monotonic()
+    try:
+        fn(*args)
+        print("ok   %-*s %.1fs" % (width, fn.__name__, time.monotonic() - start), flush=True)
+    except Exception:  # noqa: BLE001 - every failure is reported
+        failed.append(fn.__name__)
+        print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()), flush=True)
 
 
 def kill_all():

@@ -14,12 +14,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 import dkim
 
-from peers import (MX, RawMX, Raw, Relay, SRS_SECRET, TIMEOUT, client, free_port, kill_all, message, send,
-                   split_received, wait_for)
+from peers import (MX, RawMX, Raw, Relay, SRS_SECRET, TIMEOUT, client, free_port, kill_all, message,
+                   run_case, send, split_received, wait_for)
 
 BUILD = os.path.abspath(sys.argv[1])
 BINARY = os.path.join(BUILD, "emailroute")
@@ -603,13 +602,7 @@ def main():
             if ONLY and ONLY not in fn.__name__:
                 continue
             mx.reset()
-            start = time.monotonic()
-            try:
-                fn(mx, relay)
-                print("ok   %-80s %.1fs" % (fn.__name__, time.monotonic() - start), flush=True)
-            except Exception:  # noqa: BLE001 - every failure is reported
-                failed.append(fn.__name__)
-                print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()), flush=True)
+            run_case(fn, (mx, relay), failed, width=80)
             if relay.proc.poll() is not None:
                 print("FAIL the shared relay died:\n" + relay.log())
                 return 1

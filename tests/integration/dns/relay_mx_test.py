@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 
 from check_dns_test import Nsd  # noqa: E402  (the same NSD set-up as check-dns)
 from peers import (MX, Raw, Relay, TIMEOUT, _Handler, _LongLineSMTP, client, kill_all,  # noqa: E402
-                   message, send, split_received, wait_for)
+                   message, run_case, send, split_received, wait_for)
 
 if len(sys.argv) < 2:
     print("usage: relay_mx_test.py BUILD_DIR [NAME_SUBSTRING]", file=sys.stderr)
@@ -479,13 +479,7 @@ def main():
                 continue
             for mx in env.mxs:
                 mx.reset()
-            start = time.monotonic()
-            try:
-                fn(env)
-                print("ok   %-72s %.1fs" % (fn.__name__, time.monotonic() - start), flush=True)
-            except Exception:  # noqa: BLE001 - every failure is reported
-                failed.append(fn.__name__)
-                print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()), flush=True)
+            run_case(fn, (env,), failed)
             dead = [r for r in started if r.proc.poll() is not None]
             if dead:
                 print("FAIL a relay died:\n" + dead[0].log(), flush=True)

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import dkim  # noqa: E402
 
-from peers import TIMEOUT, Relay, free_port, kill_all, wait_for  # noqa: E402
+from peers import TIMEOUT, Relay, free_port, kill_all, run_case, wait_for  # noqa: E402
 from postfix_instance import PostfixInstance, why_not_available  # noqa: E402
 
 if len(sys.argv) < 2:
@@ -209,13 +209,7 @@ def main():
         for fn in TESTS:
             if ONLY and ONLY not in fn.__name__:
                 continue
-            start = time.monotonic()
-            try:
-                fn(env)
-                print("ok   %-72s %.1fs" % (fn.__name__, time.monotonic() - start), flush=True)
-            except Exception:  # noqa: BLE001 - every failure is reported
-                failed.append(fn.__name__)
-                print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()), flush=True)
+            run_case(fn, (env,), failed)
     except Exception:  # noqa: BLE001 - set-up failures are failures too
         failed.append("set-up")
         print("FAIL set-up\n%s" % traceback.format_exc(), flush=True)
