@@ -24,7 +24,8 @@
 // parsed only by smtp_parser and DataReader, which bound what they keep; the
 // session stops asking for input when kMaxBuffered octets wait unprocessed.
 // Nothing from the sender is echoed back except through the parser's own
-// reasons, which hold no control characters.
+// reasons, which hold only printable ASCII (fuzz/server_session_fuzz checks
+// every reply line).
 #pragma once
 
 #include <cstdint>

@@ -32,7 +32,16 @@ bool starts_with_folded(std::string_view text, std::string_view prefix) {
 
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
+// The reason goes back to the sender in a reply line, and some quote what
+// the sender wrote: only printable ASCII may go out (RFC 5321 §4.2), so any
+// other octet becomes '?', and a long quote is cut.
+constexpr std::size_t kMaxReasonLength = 200;
+
 ParseResult error(ParseResult r, CommandError error, std::string reason) {
+  if (reason.size() > kMaxReasonLength) reason.replace(kMaxReasonLength - 3, std::string::npos, "...");
+  for (char& c : reason) {
+    if (c < 0x20 || c > 0x7E) c = '?';
+  }
   r.kind = ParseResult::Kind::kError;
   r.error = error;
   r.reason = std::move(reason);

@@ -87,7 +87,7 @@ struct ParseResult {
   std::size_t consumed = 0;
   SmtpCommand command;  // kCommand; for kError, the verb when it was read
   CommandError error = CommandError::kNone;
-  std::string reason;  // for kError, a short human-readable why
+  std::string reason;  // for kError, a short human-readable why: printable ASCII, at most 200 octets
   /// kLineTooLong only: false when the LF has not arrived yet; the session
   /// then drops input with skip_line() until it reports the LF, and answers.
   bool line_ended = true;
