@@ -152,6 +152,7 @@ class Inbound : public SessionHandler {
   void route_destination(std::uint64_t serial, std::size_t leg, Result<std::vector<Endpoint>> servers);
   void open_leg(std::uint64_t serial, std::size_t leg, std::unique_ptr<Upstream> upstream);
   bool try_again(std::uint64_t serial, std::size_t leg, const Reply& failure);
+  void refuse_rcpt(std::string_view rcpt, std::string_view reply);
   void destination_answered(std::uint64_t serial, std::size_t leg, std::string reply, bool ok);
   void finish_rcpt();
   void leg_answered(std::uint64_t serial, std::size_t leg, const Reply& reply);

@@ -58,11 +58,10 @@ void Inbound::on_rcpt(const SmtpCommand& rcpt) {
   RcptDecision d = decide_rcpt(*tx_->routing, rcpt, std::time(nullptr));
   switch (d.kind) {
     case RcptDecision::Kind::kAnswer:
-      ++tx_->refused;
       if (d.reply.rfind("550 5.7.1 Invalid", 0) == 0) {
         LogLine("srs-refused").add("id", tx_->id).add("rcpt", d.recipient).add("why", d.note).emit();
       }
-      return session_.answer_rcpt(d.reply, false);
+      return refuse_rcpt(d.recipient, d.reply);
     case RcptDecision::Kind::kDrop:
       tx_->recipients.push_back(d.recipient);
       return session_.answer_rcpt("250 2.1.5 Ok", true);
@@ -80,10 +79,7 @@ void Inbound::forward(RcptDecision d) {
       // reach the destination's MAIL FROM, even unchanged.
       Result<std::string> srs = tx.sender_quoted ? Result<std::string>(Status::invalid("quoted local part"))
                                                  : tx.routing->srs->forward(tx.sender, std::time(nullptr));
-      if (!srs.ok()) {
-        ++tx.refused;
-        return session_.answer_rcpt("550 5.1.7 Sender address cannot be rewritten for forwarding (SRS)", false);
-      }
+      if (!srs.ok()) return refuse_rcpt(d.recipient, "550 5.1.7 Sender address cannot be rewritten for forwarding (SRS)");
       tx.srs_sender = std::move(*srs);
     }
   }
@@ -103,8 +99,7 @@ void Inbound::forward(RcptDecision d) {
   std::size_t end = tx.legs.size();
   if (end > kMaxLegs && tx.round_first_leg < end) {
     tx.legs.resize(tx.round_first_leg);
-    ++tx.refused;
-    return session_.answer_rcpt("452 4.5.3 Too many destinations in one transaction, send the rest again", false);
+    return refuse_rcpt(tx.rcpt, "452 4.5.3 Too many destinations in one transaction, send the rest again");
   }
   if (tx.round_first_leg == end) {  // every destination already has this message coming
     tx.recipients.push_back(tx.rcpt);
@@ -216,8 +211,17 @@ void Inbound::finish_rcpt() {
     release_upstream(std::move(tx.legs[i].upstream), true);
   }
   tx.legs.resize(tx.round_first_leg);
+  refuse_rcpt(tx.rcpt, tx.worst);
+}
+
+// Every refused recipient gets a log line of its own (what an administrator
+// greps for when a sender says its mail bounced), then the sender its reply.
+void Inbound::refuse_rcpt(std::string_view rcpt, std::string_view reply) {
+  Transaction& tx = *tx_;
   ++tx.refused;
-  session_.answer_rcpt(tx.worst, false);
+  LogLine("rcpt-refused").add("id", tx.id).add("client", peer_).add("from", "<" + tx.sender + ">")
+      .add("rcpt", rcpt).add("reply", reply).emit();
+  session_.answer_rcpt(reply, false);
 }
 
 void Inbound::on_data_start() {

@@ -432,6 +432,22 @@ def logs_one_line_per_transaction_without_content(mx, relay):
 
 
 @test
+def logs_each_refused_recipient_with_its_reply(mx, relay):
+    mx.rcpt_reply = lambda address: "550 5.1.1 No such mailbox here" if address == "bob@dest.test" else None
+    answers, _ = send(relay, ["nobody@example.com", "victim@elsewhere.test", "support@example.com",
+                              "sales@example.com"], message(), sender="carol@sender.test")
+    assert [a[0] for a in answers] == [550, 554, 550, 250], answers
+    wait_for(lambda: relay.log().count("event=rcpt-refused") >= 3, "three rcpt-refused lines")
+    lines = [l for l in relay.log().splitlines() if "event=rcpt-refused" in l][-3:]
+    expected = [("rcpt=nobody@example.com", 'reply="550 5.1.1 '), ("rcpt=victim@elsewhere.test", 'reply="554 5.7.1 '),
+                ("rcpt=support@example.com", 'reply="550 5.1.1 No such mailbox here"')]
+    for line, (rcpt, reply) in zip(lines, expected):
+        assert rcpt in line and reply in line and "from=<carol@sender.test>" in line and "client=" in line, line
+    last = [l for l in relay.log().splitlines() if "event=transaction" in l][-1]
+    assert "refused=3" in last and "rcpts=sales@example.com" in last, last
+
+
+@test
 def loses_nothing_under_load_while_the_destination_fails_at_random(mx, relay):
     rng = random.Random(4)
     mx.data_reply = lambda envelope: "451 4.3.0 random failure" if rng.random() < 0.2 else None
