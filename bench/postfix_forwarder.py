@@ -39,7 +39,7 @@ class PostfixForwarder:
         self.port = port
         self.group = os.path.join(CPUACCT, "emailroute-bench-%d" % os.getpid())
         os.makedirs(self.group)
-        cf = FORWARDER_CF.format(sink_port=sink_port).replace("{", "{{").replace("}", "}}")
+        cf = FORWARDER_CF.format(sink_port=sink_port)
         self.postfix = PostfixInstance(port, cf, join_cgroup=os.path.join(self.group, "tasks"))
 
     def cpu_seconds(self):

@@ -103,6 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (!input.empty() && !session.closed()) {
     std::string_view piece = input.substr(0, chunk);
     input.remove_prefix(piece.size());
+    // A relay does not read while the session wants no input (backpressure,
+    // a full buffer): that piece is as if the sender had never sent it.
     if (session.wants_input()) session.feed(piece);
     handler.between_chunks();
     check_output(session.output());

@@ -75,7 +75,9 @@ def why_not_available():
 
 class PostfixInstance:
     def __init__(self, port, main_cf, files=None, join_cgroup=None):
-        """`main_cf`: lines added to BASE_MAIN_CF, formatted with {root};
+        """`main_cf`: lines added to BASE_MAIN_CF; "{root}" in either becomes
+        the instance's folder (nothing else is substituted, so Postfix's own
+        braces, as in inline:{ ... }, are written as they are);
         `files`: name -> text, written into the folder first (lookup tables);
         `join_cgroup`: a cgroup v1 tasks file the master is started in."""
         self.port = port
@@ -86,7 +88,7 @@ class PostfixInstance:
         os.makedirs(os.path.join(self.root, "data"))
         shutil.chown(os.path.join(self.root, "data"), "postfix")
         with open(os.path.join(self.root, "main.cf"), "w") as f:
-            f.write((BASE_MAIN_CF + main_cf).format(root=self.root))
+            f.write((BASE_MAIN_CF + main_cf).replace("{root}", self.root))
         with open(os.path.join(self.root, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(port=port))
         for name, text in (files or {}).items():

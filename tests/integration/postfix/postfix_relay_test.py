@@ -58,7 +58,7 @@ DESTINATION_CF = """\
 myhostname = inbox.dest.test
 virtual_mailbox_domains = dest.test
 virtual_mailbox_base = {{root}}/mail
-virtual_mailbox_maps = inline:{{{{ alice@dest.test=alice/ bob@dest.test=bob/ bounces@dest.test=bounces/ }}}}
+virtual_mailbox_maps = inline:{{ alice@dest.test=alice/ bob@dest.test=bob/ bounces@dest.test=bounces/ }}
 virtual_uid_maps = static:{uid}
 virtual_gid_maps = static:{gid}
 virtual_mailbox_limit = 0
@@ -203,7 +203,7 @@ def main():
         os.makedirs(mail)
         shutil.chown(mail, nobody.pw_uid, nobody.pw_gid)
         env.relay = ConfiguredRelay(root, env.b.port)
-        cf = SENDER_CF.format(relay_port=env.relay.port).replace("{", "{{").replace("}", "}}")
+        cf = SENDER_CF.format(relay_port=env.relay.port)
         env.a = PostfixInstance(free_port(), cf)
         for p in (env.a, env.b):
             wait_for(lambda: _listening(p.port), "Postfix on port %d" % p.port, timeout=30)
